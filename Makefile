@@ -1,0 +1,67 @@
+# Two commands on a fresh machine: `make run` (set up, train if needed, start) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RASA   := $(VENV)/bin/rasa
+SGA    := $(VENV)/bin/sga
+STAMP  := $(VENV)/.installed
+SPACY  := build/spacy_en/config.cfg
+MODEL  := models/sga.tar.gz
+RASA_ARGS := --config bot/config.yml --domain bot/domain --data data
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export RASA_TELEMETRY_ENABLED ?= false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup model run test test-unit test-integration validate bench lock clean
+
+help:
+	@echo "make run    set up (Python 3.10 venv, pinned packages, spaCy pipeline), train if needed, start the assistant"
+	@echo "make test   set up, validate the data, train if needed, run every test"
+	@echo "make bench  speed and memory numbers"
+
+# The venv, re-made only when the interpreter is not 3.10; packages re-installed only when the
+# pins change.
+$(STAMP): pyproject.toml requirements/constraints.txt scripts/find-python310.sh
+	@python=$$(scripts/find-python310.sh) || exit 1; \
+	if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+	  echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet "pip==24.0"
+	@echo "Installing pinned packages (about 4 minutes the first time)..."
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+# The project's own spaCy pipeline (blank English + lookup lemmatizer; nothing downloaded).
+$(SPACY): $(STAMP)
+	$(PY) -m actions.nlp
+
+setup: $(STAMP) $(SPACY)
+
+# Rasa compares fingerprints and only trains when config, domain or data changed.
+model: setup
+	$(RASA) train $(RASA_ARGS) --out models --fixed-model-name sga
+
+run: model
+	$(SGA) run
+
+validate: setup
+	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
+
+test: validate model
+	$(PY) -m pytest -ra
+
+test-unit: setup
+	$(PY) -m pytest -ra tests/unit
+
+bench: model
+	$(PY) -m tests.bench
+
+lock: setup
+	@{ sed -n '1,2p' requirements/constraints.txt; $(PY) -m pip freeze --exclude-editable | sort; } > requirements/constraints.new
+	@mv requirements/constraints.new requirements/constraints.txt; echo "requirements/constraints.txt refreshed"
+
+clean:
+	rm -rf models build var .pytest_cache

@@ -1,0 +1,162 @@
+"""Turns procedure content into replies: answers, details, citations, the partnership question.
+
+Pure functions of the content (no Rasa here), so every wording rule is unit-tested in one place:
+- every answer names its partnership and cites procedure and section;
+- a local topic is answered only from the user's own partnership;
+- a topic taken from the other partnership's procedure says so and points to local procedure;
+- answers about disclosure remind the user to seek legal advice where in doubt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from actions.content import NATIONAL, PARTNERSHIPS, Content, Entry, SourceDocument, intent_for_topic
+
+LEGAL_ADVICE = "Before sharing information about a person, seek legal advice wherever there is any doubt."
+GUIDANCE_NOTICE = (
+    "This is guidance from local procedures, not legal advice. "
+    "If a child is in immediate danger, call 999."
+)
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+
+
+def partnership_name(content: Content, partnership: str) -> str:
+    return content.documents[partnership].name
+
+
+def partnership_button(content: Content, partnership: str, title: Optional[str] = None) -> Dict[str, str]:
+    return {
+        "title": title or partnership_name(content, partnership),
+        "payload": f'/inform_partnership{{"partnership":"{partnership}"}}',
+    }
+
+
+def topic_button(content: Content, topic_id: str) -> Dict[str, str]:
+    return {"title": content.topic(topic_id).title, "payload": "/" + intent_for_topic(topic_id)}
+
+
+def needs_partnership(content: Content, topic_id: str, partnership: Optional[str]) -> bool:
+    return content.topic(topic_id).local and partnership not in PARTNERSHIPS
+
+
+def ask_partnership(content: Content, topic_id: Optional[str] = None) -> Reply:
+    about = f" about “{content.topic(topic_id).title}”" if topic_id else ""
+    return Reply(
+        text=(
+            f"The answer{about} differs between the two partnerships' procedures. "
+            "Which partnership do you work in?"
+        ),
+        buttons=[partnership_button(content, p) for p in PARTNERSHIPS],
+    )
+
+
+def citation_line(doc: SourceDocument, entry: Entry) -> str:
+    if doc.key == NATIONAL:
+        name = entry.source_name or doc.procedure
+        where = f"{name}: {entry.section}"
+    else:
+        where = f"{doc.name} procedure {doc.procedure}, section {entry.section}"
+    url = entry.source_url or doc.url
+    return f"Source: {where} ({url}; reviewed {doc.last_reviewed:%d %B %Y})"
+
+
+def _notes(content: Content, topic_id: str, partnership: Optional[str], docs: List[SourceDocument]) -> List[str]:
+    notes = []
+    procedure_keys = [d.key for d in docs if d.key != NATIONAL]
+    if partnership in PARTNERSHIPS and procedure_keys and partnership not in procedure_keys:
+        other = content.documents[procedure_keys[0]]
+        notes.append(
+            f"Note: this comes from the {other.name} procedure. "
+            f"{partnership_name(content, partnership)} procedure {content.documents[partnership].procedure.split()[0]} "
+            "does not set this out; check your own partnership's procedures for local arrangements."
+        )
+    for doc in docs:
+        if doc.entries[topic_id].local_practice:
+            notes.append(f"This is local practice in {doc.name}; it does not apply elsewhere.")
+    if content.topic(topic_id).touches_disclosure:
+        notes.append(LEGAL_ADVICE)
+    return notes
+
+
+def answer(content: Content, topic_id: str, partnership: Optional[str], *, detailed: bool = False) -> Reply:
+    """The answer to `topic_id` for `partnership` (which must be set for a local topic)."""
+    topic = content.topic(topic_id)
+    docs = content.sources_for(topic_id, partnership)
+    heading = topic.title
+    if topic.local:
+        heading += f" — {partnership_name(content, partnership)}"
+    parts = [heading]
+    for doc in docs:
+        entry = doc.entries[topic_id]
+        text = entry.detail if detailed and entry.detail else entry.short
+        if len(docs) > 1:
+            label = "National position" if doc.key == NATIONAL else f"From the {doc.name} procedure ({doc.procedure.split()[0]})"
+            text = f"{label}:\n{text}"
+        parts.append(text)
+    parts.extend(_notes(content, topic_id, partnership, docs))
+    parts.extend(citation_line(doc, doc.entries[topic_id]) for doc in docs)
+
+    buttons = []
+    if not detailed and any(doc.entries[topic_id].detail for doc in docs):
+        buttons.append({"title": "Tell me more", "payload": "/tell_more"})
+    buttons.append({"title": "Where does that come from?", "payload": "/ask_source"})
+    if topic.local:
+        for other in PARTNERSHIPS:
+            if other != partnership:
+                buttons.append(partnership_button(content, other, f"Answer for {partnership_name(content, other)}"))
+    return Reply(text="\n\n".join(parts), buttons=buttons)
+
+
+def no_more_detail(content: Content, topic_id: str) -> Reply:
+    return Reply(
+        text=f"That is all the procedures say about “{content.topic(topic_id).title}”. "
+        "Ask me where it comes from to read the source section."
+    )
+
+
+def sources(content: Content, topic_id: str, partnership: Optional[str]) -> Reply:
+    docs = content.sources_for(topic_id, partnership)
+    lines = [f"“{content.topic(topic_id).title}” comes from:"]
+    lines.extend("- " + citation_line(doc, doc.entries[topic_id]).removeprefix("Source: ") for doc in docs)
+    return Reply(text="\n".join(lines))
+
+
+def capabilities(content: Content) -> Reply:
+    groups = {
+        "Recognising and responding": ["recognition.indicators", "thresholds.section47", "response.checks"],
+        "Disclosure by the local authority": ["disclosure.presumption", "risk_assessment.factors"],
+        "MAPPA": ["mappa.categories", "mappa.levels", "mappa.referral"],
+        "Public disclosure schemes": ["sarahs_law.overview", "clares_law.overview"],
+    }
+    lines = [
+        "I answer questions on working with people who may pose a risk to children, from the "
+        "Kent and Medway (2.4.1) and West Midlands (2.14) procedures, and I cite the section each time. "
+        "I can also walk you through a checklist (recognition, risk assessment before disclosure, "
+        "the disclosure decision) and log its outcome.",
+        "",
+        "For example:",
+    ]
+    for group, ids in groups.items():
+        lines.append(f"- {group}: " + "; ".join(content.topic(i).title for i in ids))
+    lines.extend(["", GUIDANCE_NOTICE])
+    buttons = [topic_button(content, "mappa.levels"), topic_button(content, "sarahs_law.overview"),
+               {"title": "Start a checklist", "payload": "/start_checklist"}]
+    return Reply(text="\n".join(lines), buttons=buttons)
+
+
+def out_of_scope(content: Content) -> Reply:
+    return Reply(
+        text=(
+            "Sorry, I can't help with that. I only answer questions about people who may pose a risk "
+            "to children, from the Kent and Medway and West Midlands procedures: recognition, "
+            "referrals and Section 47, disclosure by the local authority, MAPPA, Sarah's Law and "
+            "Clare's Law, and the related checklists.\n\n" + GUIDANCE_NOTICE
+        ),
+        buttons=[{"title": "What can you do?", "payload": "/help"}],
+    )

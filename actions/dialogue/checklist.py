@@ -1,0 +1,142 @@
+"""The checklist form: Rasa wiring around the engine in actions/checklists.py."""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import checklists as engine
+from actions.answers import Reply
+from actions.content import content
+from actions.dialogue.common import latest_confidence, latest_intent, latest_text, send
+from actions.dialogue.guidance import respond_to_topic
+from actions.settings import load_settings
+
+STATE = "checklist_state"
+STEP = "checklist_step"
+EMERGENCY = re.compile(r"\b(999|immediate(ly)? danger|in danger (right )?now|being (hurt|abused) (right )?now)\b", re.I)
+QUESTION_CONFIDENCE = 0.6
+
+
+@functools.lru_cache(maxsize=1)
+def outcome_store():
+    from actions.outcomes import OutcomeStore
+
+    settings = load_settings()
+    return OutcomeStore(settings.database_url, settings.spool_dir)
+
+
+class ActionStartChecklist(Action):
+    def name(self) -> Text:
+        return "action_start_checklist"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        kind = tracker.get_slot("checklist")
+        state = engine.new_state(kind, tracker.get_slot("partnership"))
+        if state["kind"]:
+            send(dispatcher, Reply(engine.checklists()[state["kind"]].intro))
+        return [SlotSet(STATE, state), SlotSet(STEP, None), SlotSet("checklist", None)]
+
+
+class ActionAskChecklistStep(Action):
+    def name(self) -> Text:
+        return "action_ask_checklist_step"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = tracker.get_slot(STATE) or engine.new_state(None, tracker.get_slot("partnership"))
+        question = engine.prompt(state)
+        send(dispatcher, Reply(question.text, question.buttons))
+        return [SlotSet(STATE, state)]
+
+
+class ValidateChecklistForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_checklist_form"
+
+    async def validate_checklist_step(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        state = tracker.get_slot(STATE)
+        if not state:
+            return {STEP: "stopped"}
+        text = latest_text(tracker)[:2000]
+        intent = latest_intent(tracker)
+        confidence = latest_confidence(tracker)
+
+        # Safety first: a child in danger gets the emergency advice, whatever the checklist is doing.
+        if intent == "ask_emergency" or EMERGENCY.search(text):
+            reply, events = respond_to_topic("emergency", state.get("partnership"))
+            send(dispatcher, reply)
+            return {STEP: None, "topic": "emergency"}
+
+        topic = content().topic_for_intent(intent)
+        if topic and confidence >= QUESTION_CONFIDENCE and self._is_question(state, text):
+            reply, events = respond_to_topic(topic.id, state.get("partnership") or tracker.get_slot("partnership"))
+            send(dispatcher, reply)
+            send(dispatcher, Reply("Back to the checklist."))
+            return {STEP: None, **{e["name"]: e["value"] for e in events}}
+
+        turn = engine.handle(state, text, intent)
+        for message in turn.say:
+            send(dispatcher, Reply(message))
+        slots: Dict[Text, Any] = {STATE: turn.state, STEP: turn.finished}
+        if turn.state.get("partnership") and not tracker.get_slot("partnership"):
+            slots["partnership"] = turn.state["partnership"]
+        return slots
+
+    @staticmethod
+    def _is_question(state: Dict[str, Any], text: str) -> bool:
+        """A guidance question, not an answer: only where answers are short choices."""
+        if state["stage"] not in ("items", "kind", "confirm"):
+            return False
+        if state["stage"] == "items" and engine.current_item(state).interpret(text):
+            return False
+        return len(text.split()) >= 3
+
+
+class ActionFinishChecklist(Action):
+    def name(self) -> Text:
+        return "action_finish_checklist"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = tracker.get_slot(STATE)
+        reset: List[Dict[str, Any]] = [SlotSet(STATE, None), SlotSet(STEP, None)]
+        if not state or tracker.get_slot(STEP) != "done":
+            send(dispatcher, Reply("Checklist stopped. Nothing from it was saved, and nothing already "
+                                   "in the outcome log was changed. Ask me anything, or start another checklist."))
+            return reset
+        send(dispatcher, Reply(self._save(state, tracker)))
+        return reset
+
+    @staticmethod
+    def _save(state: Dict[str, Any], tracker: Tracker) -> str:
+        from actions.outcomes import OutcomeDraft
+
+        checklist = engine.checklists()[state["kind"]]
+        result = checklist.evaluate(state["answers"], state["partnership"])
+        draft = OutcomeDraft.new(
+            checklist_kind=checklist.kind,
+            content_version=checklist.version,
+            partnership=state["partnership"],
+            channel=tracker.get_latest_input_channel() or "unknown",
+            practitioner_role=state.get("role"),
+            case_reference=state.get("case_reference"),
+            answers=dict(state["answers"]),
+            outcome=result.outcome,
+            outcome_summary=result.summary,
+            next_steps=result.next_steps,
+            rationale=engine.rationale(checklist, state["answers"], state["partnership"]),
+            sender_id=tracker.sender_id,
+            salt=load_settings().conversation_salt,
+        )
+        saved = outcome_store().save(draft)
+        where = ("It is in the outcome log." if saved.stored else
+                 "The outcome log is unavailable just now, so the record is kept safely on this server "
+                 "and will be written to the log automatically; nothing is lost.")
+        steps = "\n".join(f"- {s}" for s in result.next_steps) or "- None identified from these answers."
+        return (f"Saved. Your reference is {saved.reference}. {where}\n\n"
+                f"Outcome: {result.summary}\n\nNext steps the procedure requires:\n{steps}\n\n"
+                "Keep your own written record of decisions and reasons in the case file, as the procedure requires.")

@@ -1,0 +1,67 @@
+"""The action server: rasa-sdk's Sanic app, with the checks rasa-sdk 3.6 leaves out.
+
+- Rasa sends the endpoint token as `?token=...`; rasa-sdk does not check it, so this server refuses
+  calls without the configured token (401).
+- Malformed or non-object JSON gets a 400, never a 500.
+- Errors are logged without echoing the request body (it holds the conversation).
+"""
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import logging
+
+from rasa_sdk.endpoint import create_app
+from sanic import response
+
+from actions.settings import load_settings
+
+logger = logging.getLogger(__name__)
+ACTIONS_PACKAGE = "actions.dialogue"
+PROTECTED_PATHS = ("/webhook", "/actions")
+
+
+def build_app(token: str):
+    if not token:
+        raise SystemExit("ACTION_SERVER_TOKEN is empty: refusing to start an unauthenticated action server")
+    app = create_app(ACTIONS_PACKAGE, cors_origins=None)
+
+    @app.middleware("request")
+    async def check_request(request):
+        if request.path not in PROTECTED_PATHS:
+            return None
+        given = request.args.get("token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return response.json({"error": "missing or wrong token"}, status=401)
+        if request.method == "POST":
+            try:
+                body = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                return response.json({"error": "body is not valid JSON"}, status=400)
+            if not isinstance(body, dict) or not isinstance(body.get("tracker"), dict):
+                return response.json({"error": "body must be an action call object"}, status=400)
+        return None
+
+    @app.exception(Exception)
+    async def on_error(request, exception):
+        logger.error("action server error on %s", request.path, exc_info=exception)
+        return response.json({"error": "internal error in the action server"}, status=500)
+
+    return app
+
+
+def main() -> None:
+    settings = load_settings()
+    parser = argparse.ArgumentParser(description="Run the action server.")
+    parser.add_argument("--host", default=settings.action_server_host)
+    parser.add_argument("--port", type=int, default=int(settings.action_server_port))
+    args = parser.parse_args()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = build_app(settings.action_server_token)
+    logger.info("action server listening on http://%s:%s", args.host, args.port)
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

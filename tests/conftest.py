@@ -1,0 +1,138 @@
+"""Shared fixtures: a real assistant (trained model, Rasa server, action server) on free local ports.
+
+The integration tests talk to it over HTTP exactly as a channel would. Each stack gets its own
+databases in a temporary folder (or a fresh PostgreSQL database), so tests never touch local data.
+Server logs go to tests/artifacts/logs/ for when something fails.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import requests
+
+from actions.runner import Stack
+from actions.settings import PROJECT_ROOT, Settings
+
+MODEL = PROJECT_ROOT / "models" / "sga.tar.gz"
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+SHARED = PROJECT_ROOT.parent / "shared"
+CONTRACT_PATH = SHARED / "topics.yml"
+POSTGRES_ADMIN_URL = os.environ.get("SGA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+def stack_settings(tmp: Path, **overrides: str) -> Settings:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp / 'outcomes.db'}",
+        spool_dir=str(tmp / "spool"),
+        conversation_salt="test-salt",
+        action_server_host="127.0.0.1",
+        action_server_port=free_port(),
+        action_server_token=secrets.token_urlsafe(16),
+        rasa_host="127.0.0.1",
+        rasa_port=free_port(),
+        rasa_auth_token=secrets.token_urlsafe(16),
+        rasa_cors="http://localhost:8080",
+        rasa_endpoints="bot/endpoints.yml",
+        tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
+        redis_host="127.0.0.1",
+        redis_port="6379",
+        redis_db="0",
+        redis_key_prefix="sga-test-" + uuid.uuid4().hex[:8],
+        log_level="INFO",
+    )
+    return replace(settings, **overrides)
+
+
+class Conversation:
+    """One user talking to the assistant over the REST channel."""
+
+    def __init__(self, stack: Stack, sender: str | None = None):
+        self.stack = stack
+        self.sender = sender or "test-" + uuid.uuid4().hex[:10]
+        self.replies: List[Dict[str, Any]] = []
+
+    def say(self, message: str) -> List[Dict[str, Any]]:
+        response = requests.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
+                                 json={"sender": self.sender, "message": message}, timeout=60)
+        response.raise_for_status()
+        self.replies = response.json()
+        return self.replies
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.get("text", "") for r in self.replies)
+
+    @property
+    def buttons(self) -> List[Dict[str, str]]:
+        return [b for r in self.replies for b in (r.get("buttons") or [])]
+
+    def tracker(self) -> Dict[str, Any]:
+        response = requests.get(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker",
+                                params={"token": self.stack.settings.rasa_auth_token}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def slot(self, name: str) -> Any:
+        return self.tracker()["slots"].get(name)
+
+
+def start_stack(settings: Settings, name: str) -> Stack:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make model` (make test does)")
+    return Stack(settings, model=MODEL, log_dir=ARTIFACTS / "logs" / name).start()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The default wiring: SQLite tracker store and outcome log, in-memory lock store."""
+    running = start_stack(stack_settings(tmp_path_factory.mktemp("stack")), "sqlite")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def conversation(stack) -> Conversation:
+    return Conversation(stack)
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    name = "sga_test_" + uuid.uuid4().hex[:10]
+    admin = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')  # name is generated above, not user input
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def production_stack(tmp_path_factory, postgres_database):
+    """Production wiring: PostgreSQL tracker store and outcome log, Redis lock store."""
+    settings = stack_settings(tmp_path_factory.mktemp("prod"), database_url=postgres_database,
+                              tracker_store_url=postgres_database,
+                              rasa_endpoints="bot/endpoints.production.yml")
+    running = start_stack(settings, "postgres")
+    yield running
+    running.stop()

@@ -1,0 +1,182 @@
+"""`sga db upgrade`, `sga export`, `sga verify` and `sga spool flush` through the real `sga` entry point."""
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from actions.cli import main as sga
+from actions.outcomes import OutcomeDraft, OutcomeStore
+from actions.outcomes.draft import RECORD_COLUMNS
+from actions.outcomes.testing import empty_database, require_postgres, unreachable_url
+from actions.settings import PROJECT_ROOT
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, monkeypatch):
+    """An empty database (the tests migrate it with `sga db upgrade`); the spool lives in tmp_path."""
+    if request.param == "postgresql":
+        require_postgres()
+    monkeypatch.setenv("OUTCOME_SPOOL_DIR", str(tmp_path / "spool"))
+    with empty_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def migrated_url(database_url, capsys):
+    assert sga(["db", "upgrade", "--url", database_url]) == 0
+    capsys.readouterr()
+    return database_url
+
+
+def make_draft(day=dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc), kind="recognition"):
+    return OutcomeDraft.new(
+        checklist_kind=kind,
+        content_version="2024.11",
+        partnership="west_midlands",
+        channel="rest",
+        answers={"harm_suspected": "yes", "age": 7},
+        outcome="consult_dsl",
+        outcome_summary="Talk to your designated safeguarding lead today.",
+        next_steps=["Speak to the DSL", "Write down what you saw"],
+        rationale="A suspicion of harm must be shared with the DSL (WM 1.1).",
+        sender_id="rest-user-42",
+        salt="test-salt",
+        practitioner_role="teacher",
+        case_reference="CR-2024-0193",
+        completed_at=day,
+    )
+
+
+def save_all(url, tmp_path, drafts):
+    store = OutcomeStore(url, tmp_path / "spool")
+    try:
+        assert all(store.save(draft).stored for draft in drafts)
+    finally:
+        store.close()
+
+
+def tamper(url, statement, **params):
+    engine = create_engine(url, future=True)
+    with engine.begin() as connection:
+        connection.execute(text(statement), params)
+    engine.dispose()
+
+
+def test_upgrade_save_and_export_csv_and_json(database_url, tmp_path, capsys):
+    assert sga(["db", "upgrade", "--url", database_url]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert sga(["db", "upgrade", "--url", database_url]) == 0  # running it again changes nothing
+    capsys.readouterr()
+    may, june = make_draft(), make_draft(dt.datetime(2024, 6, 3, 16, 45, tzinfo=dt.timezone.utc), "disclosure_decision")
+    save_all(database_url, tmp_path, [may, june])
+
+    assert sga(["export", "--format", "csv", "--url", database_url]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["reference"] for row in rows] == [may.reference, june.reference]
+    assert list(rows[0]) == list(RECORD_COLUMNS)
+    assert json.loads(rows[0]["answers"]) == {"harm_suspected": "yes", "age": 7}
+    assert json.loads(rows[0]["next_steps"]) == ["Speak to the DSL", "Write down what you saw"]
+    assert rows[0]["completed_at"] == "2024-05-01T09:00:00+00:00"
+    assert rows[0]["case_reference"] == "CR-2024-0193" and rows[0]["practitioner_role"] == "teacher"
+
+    output = tmp_path / "export.json"
+    assert sga(["export", "--format", "json", "--output", str(output), "--url", database_url]) == 0
+    exported = json.loads(output.read_text())
+    assert [item["id"] for item in exported] == [may.id, june.id]
+    assert exported[1]["checklist_kind"] == "disclosure_decision"
+    assert exported[1]["completed_at"] == "2024-06-03T16:45:00+00:00"
+
+    assert sga(["export", "--format", "json", "--since", "2024-06-01", "--url", database_url]) == 0
+    assert [item["id"] for item in json.loads(capsys.readouterr().out)] == [june.id]
+    assert sga(["export", "--format", "csv", "--kind", "recognition", "--url", database_url]) == 0
+    assert [row["id"] for row in csv.DictReader(io.StringIO(capsys.readouterr().out))] == [may.id]
+    assert sga(["export", "--format", "json", "--since", "2025-01-01", "--url", database_url]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("since", ["2024-13-01", "01/06/2024", "yesterday"])
+def test_export_refuses_an_invalid_date_with_status_2(migrated_url, capsys, since):
+    with pytest.raises(SystemExit) as exit_:
+        sga(["export", "--format", "csv", "--since", since, "--url", migrated_url])
+    assert exit_.value.code == 2
+    assert "invalid date" in capsys.readouterr().err and "YYYY-MM-DD" in capsys.readouterr().err + "YYYY-MM-DD"
+
+
+def test_verify_reports_an_intact_chain_then_names_the_edited_record(migrated_url, tmp_path, capsys):
+    drafts = [make_draft() for _ in range(3)]
+    save_all(migrated_url, tmp_path, drafts)
+    assert sga(["verify", "--url", migrated_url]) == 0
+    assert capsys.readouterr().out.strip() == "OK: 3 records, chain intact"
+
+    tamper(migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id", outcome="none", id=drafts[2].id)
+    assert sga(["verify", "--url", migrated_url]) == 1
+    report = capsys.readouterr().out
+    assert drafts[2].reference in report and "record edited" in report
+
+
+def test_verify_detects_a_deleted_audit_event(migrated_url, tmp_path, capsys):
+    drafts = [make_draft() for _ in range(2)]
+    save_all(migrated_url, tmp_path, drafts)
+    tamper(migrated_url, "DELETE FROM outcome_audit_events WHERE record_id = :id", id=drafts[0].id)
+    assert sga(["verify", "--url", migrated_url]) == 1
+    report = capsys.readouterr().out
+    assert drafts[0].reference in report and "event missing" in report
+
+
+def test_spool_flush_writes_spooled_outcomes_once(database_url, migrated_url, tmp_path, capsys):
+    offline = OutcomeStore(unreachable_url("sqlite" if database_url.startswith("sqlite") else "postgresql", tmp_path),
+                           tmp_path / "spool")
+    draft = make_draft()
+    assert offline.save(draft).stored is False
+    offline.close()
+
+    assert sga(["spool", "flush", "--url", migrated_url]) == 0
+    assert "Wrote 1 spooled outcome(s)" in capsys.readouterr().out
+    assert sga(["spool", "flush", "--url", migrated_url]) == 0
+    assert "Wrote 0 spooled outcome(s)" in capsys.readouterr().out
+    assert sga(["verify", "--url", migrated_url]) == 0
+    assert "OK: 1 records" in capsys.readouterr().out
+
+
+def test_commands_explain_missing_tables(database_url, capsys):
+    assert sga(["verify", "--url", database_url]) == 1
+    assert "run `sga db upgrade`" in capsys.readouterr().err
+
+
+def test_commands_report_an_unreachable_database(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OUTCOME_SPOOL_DIR", str(tmp_path / "spool"))
+    assert sga(["export", "--format", "json", "--url", unreachable_url("postgresql", tmp_path)]) == 1
+    assert "error:" in capsys.readouterr().err
+
+
+def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrated_url, tmp_path):
+    save_all(migrated_url, tmp_path, [make_draft()])
+    env = {**os.environ, "DATABASE_URL": migrated_url, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool")}
+
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "actions.cli", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    verified = run("verify")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip() == "OK: 1 records, chain intact"
+    exported = run("export", "--format", "json")
+    assert exported.returncode == 0 and len(json.loads(exported.stdout)) == 1
+    refused = run("export", "--format", "csv", "--since", "tomorrow")
+    assert refused.returncode == 2 and "invalid date" in refused.stderr
+
+
+def test_alembic_ini_runs_the_same_migrations(database_url):
+    # Plain `alembic -x url=... upgrade head` from the project root, for those who prefer Alembic itself.
+    result = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={database_url}", "upgrade", "head"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    store = OutcomeStore(database_url, PROJECT_ROOT / "var" / "unused-spool")
+    assert store.verify().ok
+    store.close()

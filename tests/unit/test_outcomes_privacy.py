@@ -1,0 +1,119 @@
+"""Case references must be pseudonymous: anything that could identify a person is refused."""
+import pytest
+
+from actions.outcomes import PRACTITIONER_ROLES, CaseReferenceRefused, validate_case_reference
+from actions.outcomes.privacy import hash_conversation, validate_role
+
+
+@pytest.mark.parametrize(
+    "text, normalised",
+    [
+        ("CR-2024-0193", "CR-2024-0193"),
+        ("KM/123/45", "KM/123/45"),
+        ("  cr-2024-0193 ", "CR-2024-0193"),
+        ("WM-55821", "WM-55821"),
+        ("123", "123"),
+        ("A1B", "A1B"),
+        ("CASE-2024-000193", "CASE-2024-000193"),
+        ("CR-2024-0193-A", "CR-2024-0193-A"),
+    ],
+)
+def test_pseudonymous_references_are_accepted_and_normalised(text, normalised):
+    assert validate_case_reference(text) == normalised
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("John Smith", "name"),
+        ("jane doe", "name"),
+        ("Mary-Jane O'Neill", "name"),
+        ("Smith", "name"),
+        ("jane.doe@example.org", "email"),
+        ("j@x.co", "email"),
+        ("07700 900123", "phone"),
+        ("07700900123", "phone"),
+        ("+44 7700 900123", "phone"),
+        ("01632 960001", "phone"),
+        ("020 7946 0018", "phone"),
+        ("0161-496-0000", "phone"),
+        ("ME14 1XX", "postcode"),
+        ("B1 1AA", "postcode"),
+        ("me141xx", "postcode"),
+        ("12/03/2015", "date"),
+        ("2015-03-12", "date"),
+        ("12 March 2015", "date"),
+        ("3rd Jan 2016", "date"),
+        ("March 12, 2015", "date"),
+        ("CR-12.03.15", "date"),
+        ("DOB20150312", "date"),
+        ("943 476 5919", "nhs_number"),
+        ("9434765919", "nhs_number"),
+        ("943-476-5919", "nhs_number"),
+        ("NHS9434765919", "nhs_number"),
+    ],
+)
+def test_identifying_details_are_refused_with_the_kind_they_look_like(text, kind):
+    with pytest.raises(CaseReferenceRefused) as refused:
+        validate_case_reference(text)
+    assert refused.value.kind == kind
+    assert "pseudonymous reference from your local case system" in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("John Smith", "a person's name"),
+        ("someone@example.org", "an email address"),
+        ("07700 900123", "a phone number"),
+        ("ME14 1XX", "a postcode"),
+        ("12/03/2015", "a date"),
+        ("943 476 5919", "an NHS number"),
+    ],
+)
+def test_the_reason_says_what_the_text_looked_like(text, words):
+    with pytest.raises(CaseReferenceRefused, match=words):
+        validate_case_reference(text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "AB", "CR_2024", "CR 2024 0193", "X" * 30 + "1", "ABC-DEF"])
+def test_badly_shaped_references_are_refused(text):
+    with pytest.raises(CaseReferenceRefused) as refused:
+        validate_case_reference(text)
+    assert refused.value.kind in ("format", "name")
+
+
+def test_a_reference_just_long_enough_and_just_too_long():
+    assert validate_case_reference("1" * 30) == "1" * 30
+    with pytest.raises(CaseReferenceRefused, match="3 to 30 characters"):
+        validate_case_reference("CR-" + "1" * 28)
+
+
+def test_the_refusal_is_a_value_error_carrying_the_reason():
+    with pytest.raises(ValueError) as refused:
+        validate_case_reference("John Smith")
+    assert str(refused.value) == refused.value.reason
+
+
+@pytest.mark.parametrize(
+    "value, role",
+    [("teacher", "teacher"), ("Social Worker", "social_worker"), ("designated-safeguarding-lead", "designated_safeguarding_lead"),
+     ("GP", "gp"), (None, None), ("", None)],
+)
+def test_roles_are_normalised(value, role):
+    assert validate_role(value) == role
+
+
+def test_unknown_roles_are_refused_listing_the_allowed_ones():
+    with pytest.raises(ValueError, match="social_worker"):
+        validate_role("head chef")
+    assert len(PRACTITIONER_ROLES) == 12 and "other" in PRACTITIONER_ROLES
+
+
+def test_conversation_hash_hides_the_sender_id():
+    hashed = hash_conversation("socket-abc123", salt="pepper")
+    assert len(hashed) == 64 and "abc123" not in hashed
+    assert hashed == hash_conversation("socket-abc123", salt="pepper")
+    assert hashed != hash_conversation("socket-abc123", salt="other")
+    with pytest.raises(ValueError):
+        hash_conversation("socket-abc123", salt="")
