@@ -149,6 +149,9 @@ class Checklist(Strict):
             unknown_keys = set(rule.when) - {"any", "all", "none", "partnership", "outcome"}
             if unknown_keys:
                 raise ValueError(f"unknown condition keys {sorted(unknown_keys)}")
+        outcome_ids = [o.id for o in values["outcomes"]]
+        if len(outcome_ids) != len(set(outcome_ids)):
+            raise ValueError("outcome ids must be unique (the outcome log records which rule held)")
         if values["outcomes"][-1].when:
             raise ValueError("the last outcome rule must have an empty `when` (the default outcome)")
         return values
@@ -273,7 +276,7 @@ def summary(state: Dict[str, Any]) -> str:
     lines = [f"Summary: {checklist.title} ({name})"]
     for item in checklist.items_for(state["partnership"]):
         lines.append(f"- {item.question} {item.label(state['answers'].get(item.id))}")
-    lines += ["", f"Outcome: {result.summary}", "", "Next steps the procedure requires:"]
+    lines += ["", f"Outcome: {result.summary}", "", "Next steps (each with its source):"]
     lines += [f"- {step}" for step in result.next_steps] or ["- None identified from these answers."]
     return "\n".join(lines)
 
@@ -406,9 +409,9 @@ def _match_role(said: str) -> Optional[str]:
 
 
 def _from_intent(item: Item, intent: Optional[str]) -> Optional[str]:
-    if item.options:
-        return None
-    return {"affirm": YES, "deny": NO}.get(intent or "")
+    """A yes/no the NLU understood despite typos ("yess", "nopes"), where the item offers yes/no."""
+    value = {"affirm": YES, "deny": NO}.get(intent or "")
+    return value if value in {o.value for o in item.answer_options()} else None
 
 
 def rationale(checklist: Checklist, answers: Dict[str, str], partnership: str) -> str:

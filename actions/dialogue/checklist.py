@@ -1,6 +1,7 @@
 """The checklist form: Rasa wiring around the engine in actions/checklists.py."""
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from typing import Any, Dict, List, Text
@@ -108,7 +109,9 @@ class ActionFinishChecklist(Action):
             send(dispatcher, Reply("Checklist stopped. Nothing from it was saved, and nothing already "
                                    "in the outcome log was changed. Ask me anything, or start another checklist."))
             return reset
-        send(dispatcher, Reply(self._save(state, tracker)))
+        # The store blocks (and may wait for a database that is down): keep it off the event loop.
+        message = await asyncio.get_running_loop().run_in_executor(None, self._save, state, tracker)
+        send(dispatcher, Reply(message))
         return reset
 
     @staticmethod
@@ -138,5 +141,5 @@ class ActionFinishChecklist(Action):
                  "and will be written to the log automatically; nothing is lost.")
         steps = "\n".join(f"- {s}" for s in result.next_steps) or "- None identified from these answers."
         return (f"Saved. Your reference is {saved.reference}. {where}\n\n"
-                f"Outcome: {result.summary}\n\nNext steps the procedure requires:\n{steps}\n\n"
+                f"Outcome: {result.summary}\n\nNext steps (each with its source):\n{steps}\n\n"
                 "Keep your own written record of decisions and reasons in the case file, as the procedure requires.")

@@ -67,7 +67,8 @@ def verify_chain(
             return broken(event.record_id, f"event edited: audit event {event.seq} no longer matches its hash")
         if event.prev_hash != expected_prev:
             # Each event is self-consistent, so the earlier one was most likely rewritten along with its record.
-            return broken(previous_record_id or event.record_id, f"chain broken: audit event {event.seq - 1} was rewritten")
+            rewritten = previous_record_id or event.record_id
+            return broken(rewritten, f"chain broken: audit event {event.seq - 1} was rewritten")
         record = by_id.get(event.record_id)
         if record is None:
             return broken(event.record_id, f"record missing: audit event {event.seq} names a deleted record")

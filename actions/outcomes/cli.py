@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
     export = subparsers.add_parser("export", help="Export recorded outcomes as CSV or JSON.")
     export.add_argument("--format", choices=("csv", "json"), required=True)
-    export.add_argument("--since", type=iso_date, help="only outcomes completed on or after this date (YYYY-MM-DD, UTC)")
+    export.add_argument("--since", type=iso_date, help="only outcomes completed on or after YYYY-MM-DD (UTC)")
     export.add_argument("--kind", help="only this checklist kind")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--url", help=url_help)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, ForeignKey, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON, CheckConstraint, Column, DateTime, ForeignKey, Integer, MetaData, String, Text, TypeDecorator,
+)
 from sqlalchemy.orm import declarative_base
 
 from actions.content import PARTNERSHIPS

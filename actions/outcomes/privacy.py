@@ -35,7 +35,10 @@ INSTEAD = (
 )
 
 EMAIL = re.compile(r"\S+@\S+")
-MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 TEXT_DATE = re.compile(
     rf"\b\d{{1,2}}(?:st|nd|rd|th)?[\s./-]*{MONTH}\b[\s.,/-]*\d{{2,4}}\b"
     rf"|\b{MONTH}[\s./-]*\d{{1,2}}(?:st|nd|rd|th)?\b[\s.,/-]*\d{{2,4}}\b",

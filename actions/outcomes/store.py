@@ -70,6 +70,8 @@ class OutcomeStore:
         for path in sorted(self.spool_dir.glob("*.json")) if self.spool_dir.is_dir() else []:
             try:
                 spooled.append((OutcomeDraft.from_json(path.read_text(encoding="utf-8")), path))
+            except FileNotFoundError:
+                continue  # another process flushed it meanwhile
             except (ValueError, TypeError, KeyError) as error:
                 log.error("Spooled outcome %s is unreadable (%s); renamed to .rejected", path.name, error)
                 path.rename(path.with_suffix(".rejected"))

@@ -1,4 +1,5 @@
-"""Throw-away PostgreSQL databases for the outcome log's tests, so they never touch other data."""
+"""Throw-away databases for the outcome log's tests: PostgreSQL ones are created and dropped per test,
+so the tests never touch other data. Imported only by tests."""
 from __future__ import annotations
 
 import os
@@ -16,17 +17,21 @@ def admin_url() -> str:
     return os.environ.get("SGA_TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
 
 
+def connect(url):
+    import psycopg2
+
+    return psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                            dbname=url.database, connect_timeout=5)
+
+
 @contextmanager
 def temporary_postgres_database(server_url: str = "") -> Iterator[str]:
     """Create `sga_test_<random>` on the server, yield its URL, drop it (even if connections remain)."""
-    import psycopg2
     from psycopg2 import sql
 
     url = make_url(server_url or admin_url())
     name = f"sga_test_{secrets.token_hex(6)}"
-    admin = psycopg2.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, connect_timeout=5
-    )
+    admin = connect(url)
     admin.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
     try:
         with admin.cursor() as cursor:
@@ -57,9 +62,7 @@ def postgres_unreachable_reason(server_url: str = "") -> Optional[str]:
 
     url = make_url(server_url or admin_url())
     try:
-        psycopg2.connect(
-            host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, connect_timeout=5
-        ).close()
+        connect(url).close()
     except psycopg2.OperationalError as error:
         return (
             f"PostgreSQL is not reachable at {url.render_as_string(hide_password=True)} ({error}). "

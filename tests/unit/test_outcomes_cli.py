@@ -105,7 +105,8 @@ def test_export_refuses_an_invalid_date_with_status_2(migrated_url, capsys, sinc
     with pytest.raises(SystemExit) as exit_:
         sga(["export", "--format", "csv", "--since", since, "--url", migrated_url])
     assert exit_.value.code == 2
-    assert "invalid date" in capsys.readouterr().err and "YYYY-MM-DD" in capsys.readouterr().err + "YYYY-MM-DD"
+    error = capsys.readouterr().err
+    assert "invalid date" in error and "YYYY-MM-DD" in error
 
 
 def test_verify_reports_an_intact_chain_then_names_the_edited_record(migrated_url, tmp_path, capsys):
@@ -114,7 +115,8 @@ def test_verify_reports_an_intact_chain_then_names_the_edited_record(migrated_ur
     assert sga(["verify", "--url", migrated_url]) == 0
     assert capsys.readouterr().out.strip() == "OK: 3 records, chain intact"
 
-    tamper(migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id", outcome="none", id=drafts[2].id)
+    tamper(migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
+           outcome="none", id=drafts[2].id)
     assert sga(["verify", "--url", migrated_url]) == 1
     report = capsys.readouterr().out
     assert drafts[2].reference in report and "record edited" in report
@@ -129,9 +131,9 @@ def test_verify_detects_a_deleted_audit_event(migrated_url, tmp_path, capsys):
     assert drafts[0].reference in report and "event missing" in report
 
 
-def test_spool_flush_writes_spooled_outcomes_once(database_url, migrated_url, tmp_path, capsys):
-    offline = OutcomeStore(unreachable_url("sqlite" if database_url.startswith("sqlite") else "postgresql", tmp_path),
-                           tmp_path / "spool")
+def test_spool_flush_writes_spooled_outcomes_once(migrated_url, tmp_path, capsys):
+    backend = "sqlite" if migrated_url.startswith("sqlite") else "postgresql"
+    offline = OutcomeStore(unreachable_url(backend, tmp_path), tmp_path / "spool")
     draft = make_draft()
     assert offline.save(draft).stored is False
     offline.close()
@@ -172,11 +174,11 @@ def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrate
     assert refused.returncode == 2 and "invalid date" in refused.stderr
 
 
-def test_alembic_ini_runs_the_same_migrations(database_url):
+def test_alembic_ini_runs_the_same_migrations(database_url, tmp_path):
     # Plain `alembic -x url=... upgrade head` from the project root, for those who prefer Alembic itself.
     result = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={database_url}", "upgrade", "head"],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    store = OutcomeStore(database_url, PROJECT_ROOT / "var" / "unused-spool")
+    store = OutcomeStore(database_url, tmp_path / "spool")
     assert store.verify().ok
     store.close()

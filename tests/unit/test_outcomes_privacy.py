@@ -97,8 +97,14 @@ def test_the_refusal_is_a_value_error_carrying_the_reason():
 
 @pytest.mark.parametrize(
     "value, role",
-    [("teacher", "teacher"), ("Social Worker", "social_worker"), ("designated-safeguarding-lead", "designated_safeguarding_lead"),
-     ("GP", "gp"), (None, None), ("", None)],
+    [
+        ("teacher", "teacher"),
+        ("Social Worker", "social_worker"),
+        ("designated-safeguarding-lead", "designated_safeguarding_lead"),
+        ("GP", "gp"),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_roles_are_normalised(value, role):
     assert validate_role(value) == role

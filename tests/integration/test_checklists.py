@@ -1,0 +1,141 @@
+"""Checklists end to end over HTTP, with the outcome log checked through `sga export` and `sga verify`."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from actions.checklists import checklists
+from tests.conftest import Conversation
+
+pytestmark = pytest.mark.integration
+CHECKLISTS = checklists()
+
+# (kind, partnership, answer pattern, expected outcome): the outcomes the procedures imply.
+CASES = [
+    ("recognition", "kent_medway", "Yes", "may_pose_risk"),
+    ("recognition", "kent_medway", "No", "no_indicator_identified"),
+    ("recognition", "west_midlands", "Yes", "meets_definition"),
+    ("recognition", "west_midlands", "Not known", "definition_unclear"),
+    ("risk_assessment", "kent_medway", "Yes", "ready_for_decision"),
+    ("risk_assessment", "west_midlands", "No", "gaps_before_decision"),
+    ("disclosure", "kent_medway", "Yes", "disclosure_justified_and_planned"),
+    ("disclosure", "west_midlands", "No", "not_ready_to_disclose"),
+]
+
+
+def export(stack, *args):
+    result = subprocess.run([sys.executable, "-m", "actions.cli", "export", "--url", stack.settings.database_url,
+                             "--format", "json", *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def start(conversation, kind, partnership):
+    conversation.say(f'/inform_partnership{{"partnership":"{partnership}"}}')
+    conversation.say(f"start the {kind.replace('_', ' ')} checklist")
+    assert CHECKLISTS[kind].title in conversation.text
+
+
+def answer_all(conversation, answer):
+    """Click `answer` for every item, then skip the role and give a case reference."""
+    for _ in range(40):
+        titles = [b["title"] for b in conversation.buttons]
+        if "Why is this asked?" not in titles:
+            break
+        choice = answer if answer in titles else titles[0]
+        conversation.say(choice)
+    else:
+        pytest.fail("the checklist did not end")
+
+
+def finish(conversation, case_reference="CR-2024-0193"):
+    assert "your role" in conversation.text
+    conversation.say("social_worker")
+    assert "case reference" in conversation.text
+    conversation.say(case_reference)
+    assert "Summary:" in conversation.text and "Save this to the outcome log?" in conversation.text
+    conversation.say("Save")
+    assert "Your reference is SGA-" in conversation.text
+    return conversation.text.split("Your reference is ")[1].split(".")[0]
+
+
+def run_checklist(stack, kind, partnership, answer, expected):
+    conversation = Conversation(stack)
+    start(conversation, kind, partnership)
+    answer_all(conversation, answer)
+    reference = finish(conversation)
+    summary = next(o.summary for o in CHECKLISTS[kind].outcomes if o.id == expected)
+    assert summary in conversation.text
+    assert "Next steps (each with its source)" in conversation.text
+    records = {r["reference"]: r for r in export(stack, "--kind", kind)}
+    record = records[reference]
+    assert record["outcome"] == expected
+    assert record["partnership"] == partnership and record["channel"] == "rest"
+    assert record["case_reference"] == "CR-2024-0193" and record["practitioner_role"] == "social_worker"
+    assert conversation.sender not in json.dumps(record), "the sender id must be stored only as a hash"
+    assert conversation.slot("checklist_state") is None
+    return record
+
+
+@pytest.mark.parametrize("kind,partnership,answer,expected", CASES)
+def test_checklist_completes_with_the_outcome_the_procedure_implies(stack, kind, partnership, answer, expected):
+    run_checklist(stack, kind, partnership, answer, expected)
+
+
+def test_checklist_on_postgres_with_redis_lock_store(production_stack):
+    record = run_checklist(production_stack, "recognition", "kent_medway", "Yes", "may_pose_risk")
+    result = subprocess.run([sys.executable, "-m", "actions.cli", "verify", "--url",
+                             production_stack.settings.database_url], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert record["reference"] in {r["reference"] for r in export(production_stack)}
+
+
+def test_why_back_question_and_emergency_mid_checklist(stack):
+    conversation = Conversation(stack)
+    start(conversation, "recognition", "kent_medway")
+    first_question = conversation.text
+    conversation.say("why is this asked?")
+    assert "Why this is asked" in conversation.text and "Kent and Medway 2.4.1" in conversation.text
+    conversation.say("yep")
+    assert "question 2 of" in conversation.text
+    conversation.say("go back")
+    assert "previous answer was: Yes" in conversation.text and "question 1 of" in conversation.text
+    conversation.say("nope")
+    conversation.say("what are the MAPPA levels?")
+    assert "Level 3" in conversation.text and "Back to the checklist" in conversation.text
+    assert "question 2 of" in conversation.text
+    assert conversation.slot("topic") == "mappa.levels"
+    conversation.say("a child is in immediate danger right now")
+    assert "999" in conversation.replies[0]["text"]
+    assert "question 2 of" in conversation.text
+    assert first_question
+
+
+def test_stop_asks_to_confirm_and_saves_nothing(stack):
+    before = len(export(stack))
+    conversation = Conversation(stack)
+    start(conversation, "disclosure", "west_midlands")
+    conversation.say("Yes")
+    conversation.say("stop")
+    assert "Stop this checklist?" in conversation.text
+    conversation.say("No, carry on")
+    assert "question 2 of" in conversation.text
+    conversation.say("stop")
+    conversation.say("Yes")
+    assert "Checklist stopped" in conversation.text
+    assert len(export(stack)) == before
+    assert conversation.slot("checklist_state") is None
+
+
+@pytest.mark.parametrize("bad", ["John Smith", "jane.doe@example.org", "07700 900123", "ME14 1XX",
+                                 "12/03/2015", "943 476 5919"])
+def test_identifying_case_references_are_refused(stack, bad):
+    conversation = Conversation(stack)
+    start(conversation, "recognition", "west_midlands")
+    answer_all(conversation, "No")
+    conversation.say("skip")
+    conversation.say(bad)
+    assert "can't record that as a case reference" in conversation.text
+    conversation.say("skip")
+    assert "Save this to the outcome log?" in conversation.text

@@ -1,0 +1,72 @@
+"""Understanding: intent accuracy and per-topic F1 on phrasings the model never saw in training.
+
+The held-out set (tests/nlu/heldout.yml) is written separately from data/nlu/. The suite fails if
+intent accuracy drops below 0.95; the report is printed with `make test` (pytest -ra shows it
+through the captured output section on failure and the terminal summary below).
+"""
+import re
+from collections import Counter
+
+import pytest
+import requests
+import yaml
+
+from actions.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+MIN_ACCURACY = 0.95
+HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+
+
+def heldout_examples():
+    data = yaml.safe_load(HELDOUT.read_text())
+    for block in data["nlu"]:
+        if "intent" not in block:
+            continue
+        for line in block["examples"].splitlines():
+            text = line.strip().removeprefix("- ").strip()
+            if text:
+                # Entity annotations [text](entity) / [text]{...} are read as their plain text.
+                text = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", text)
+                yield block["intent"], text
+
+
+def f1_scores(pairs):
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for expected, predicted in pairs:
+        if expected == predicted:
+            tp[expected] += 1
+        else:
+            fn[expected] += 1
+            fp[predicted] += 1
+    scores = {}
+    for intent in {e for e, _ in pairs}:
+        precision = tp[intent] / (tp[intent] + fp[intent]) if tp[intent] + fp[intent] else 0.0
+        recall = tp[intent] / (tp[intent] + fn[intent]) if tp[intent] + fn[intent] else 0.0
+        scores[intent] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return scores
+
+
+def test_heldout_intent_accuracy(stack, record_property):
+    pairs, errors = [], []
+    for expected, text in heldout_examples():
+        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.rasa_auth_token},
+                                 json={"text": text}, timeout=30)
+        response.raise_for_status()
+        predicted = response.json()["intent"]["name"]
+        pairs.append((expected, predicted))
+        if predicted != expected:
+            errors.append(f"  {expected:<40} -> {predicted:<40} {text[:70]!r}")
+    accuracy = sum(e == p for e, p in pairs) / len(pairs)
+    scores = f1_scores(pairs)
+    topic_scores = {i: s for i, s in scores.items() if i.startswith("ask_")}
+    report = [f"Held-out NLU: {len(pairs)} examples, intent accuracy {accuracy:.3f} (minimum {MIN_ACCURACY}); "
+              f"topic intents macro F1 {sum(topic_scores.values()) / len(topic_scores):.3f}",
+              "Per-topic F1 (lowest first):"]
+    report += [f"  {intent:<45} {score:.2f}" for intent, score in sorted(topic_scores.items(), key=lambda x: x[1])]
+    report += ["Misclassified:"] + errors
+    (PROJECT_ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
+    (PROJECT_ROOT / "tests" / "artifacts" / "nlu_report.txt").write_text("\n".join(report) + "\n")
+    print("\n" + "\n".join(report))
+    record_property("intent_accuracy", accuracy)
+    assert accuracy >= MIN_ACCURACY, "\n".join(report)
