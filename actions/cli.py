@@ -10,15 +10,16 @@ from typing import List, Optional
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from actions import nlp
+    from actions import nlp, runner
+    from actions.channels import teams_package
     from actions.outcomes import cli as outcomes_cli
-    from actions import runner
 
     parser = argparse.ArgumentParser(prog="sga", description="Safeguarding guidance assistant tools.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     nlp.register(subparsers)
     outcomes_cli.register(subparsers)
     runner.register(subparsers)
+    teams_package.register(subparsers)
     return parser
 
 

@@ -26,7 +26,7 @@ MODELS_DIR = PROJECT_ROOT / "models"
 
 def rasa_env(settings: Settings) -> Dict[str, str]:
     env = dict(os.environ)
-    env.update(settings.endpoint_env())
+    env.update(settings.environment())
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("SQL_POOL_SIZE", "5")

@@ -6,7 +6,7 @@ documents each one. Only this module reads the environment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Dict
 
@@ -22,7 +22,7 @@ def _env(name: str, default: str) -> str:
 
 
 def _field(name: str, default: str):
-    return field(default_factory=lambda: _env(name, default))
+    return field(default_factory=lambda: _env(name, default), metadata={"env": name})
 
 
 @dataclass(frozen=True)
@@ -47,19 +47,17 @@ class Settings:
     redis_db: str = _field("REDIS_DB", "0")
     redis_key_prefix: str = _field("REDIS_KEY_PREFIX", "sga")
     log_level: str = _field("LOG_LEVEL", "INFO")
+    # Microsoft Teams (bot/credentials.yml; empty app id = channel off). See docs/teams.md.
+    teams_app_id: str = _field("TEAMS_APP_ID", "")
+    teams_app_password: str = _field("TEAMS_APP_PASSWORD", "")
+    teams_tenant_id: str = _field("TEAMS_TENANT_ID", "")
+    teams_openid_config_url: str = _field("TEAMS_OPENID_CONFIG_URL", "")
+    teams_token_url: str = _field("TEAMS_TOKEN_URL", "")
 
-    def endpoint_env(self) -> Dict[str, str]:
-        """The variables that bot/endpoints*.yml refer to."""
-        return {
-            "ACTION_SERVER_HOST": self.action_server_host,
-            "ACTION_SERVER_PORT": self.action_server_port,
-            "ACTION_SERVER_TOKEN": self.action_server_token,
-            "TRACKER_STORE_URL": self.tracker_store_url,
-            "REDIS_HOST": self.redis_host,
-            "REDIS_PORT": self.redis_port,
-            "REDIS_DB": self.redis_db,
-            "REDIS_KEY_PREFIX": self.redis_key_prefix,
-        }
+    def environment(self) -> Dict[str, str]:
+        """Every setting as its environment variable: what the servers started by `sga run` get, and
+        what bot/endpoints*.yml and bot/credentials.yml refer to as ${VAR}."""
+        return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self)}
 
 
 def load_settings(env_file: Path | None = None) -> Settings:

@@ -52,6 +52,12 @@ def stack_settings(tmp: Path, **overrides: str) -> Settings:
         redis_db="0",
         redis_key_prefix="sga-test-" + uuid.uuid4().hex[:8],
         log_level="INFO",
+        # A developer's own TEAMS_* settings must not switch Teams on in test stacks.
+        teams_app_id="",
+        teams_app_password="",
+        teams_tenant_id="",
+        teams_openid_config_url="",
+        teams_token_url="",
     )
     return replace(settings, **overrides)
 

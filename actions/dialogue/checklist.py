@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 from typing import Any, Dict, List, Text
 
@@ -17,6 +18,7 @@ from actions.dialogue.common import latest_confidence, latest_intent, latest_tex
 from actions.dialogue.guidance import respond_to_topic
 from actions.settings import load_settings
 
+logger = logging.getLogger(__name__)
 STATE = "checklist_state"
 STEP = "checklist_step"
 EMERGENCY = re.compile(r"\b(999|immediate(ly)? danger|in danger (right )?now|being (hurt|abused) (right )?now)\b", re.I)
@@ -110,7 +112,13 @@ class ActionFinishChecklist(Action):
                                    "in the outcome log was changed. Ask me anything, or start another checklist."))
             return reset
         # The store blocks (and may wait for a database that is down): keep it off the event loop.
-        message = await asyncio.get_running_loop().run_in_executor(None, self._save, state, tracker)
+        try:
+            message = await asyncio.get_running_loop().run_in_executor(None, self._save, state, tracker)
+        except Exception:  # the store spools before it raises, so say what happened rather than crash
+            logger.exception("outcome could not be written to the outcome log")
+            message = ("I could not write this outcome to the outcome log because of a problem on the server. "
+                       "It has been kept on the server for an administrator to recover (sga spool flush), "
+                       "but please record the outcome and your reasons in the case file now.")
         send(dispatcher, Reply(message))
         return reset
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.integration
 AWKWARD_MESSAGES = [
     "",
     "   ",
-    "x" * 100_000,
+    "x" * 4_999,
     "\x00\x01\x02\xff binary \ufffd",
     "'; DROP TABLE events; --",
     "<script>alert('x')</script>",
@@ -50,11 +50,31 @@ def test_unknown_partnership_is_refused(stack):
     assert conversation.slot("partnership") == "west_midlands"
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b"\xff\xfe", b'{"sender": "a"}', b'{"message": 5}'])
-def test_malformed_rest_bodies_get_4xx(stack, body):
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b"\xff\xfe", b'{"sender": "a"}', b'{"message": "hi"}',
+                                  b'{"sender": 5, "message": "hi"}', b'{"sender": "a", "message": ["hi"]}', b""])
+def test_malformed_rest_bodies_get_400(stack, body):
     response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", data=body,
                              headers={"Content-Type": "application/json"}, timeout=30)
-    assert 400 <= response.status_code < 500, response.status_code
+    assert response.status_code == 400, response.status_code
+    assert response.json()["error"]
+
+
+def test_huge_message_gets_413_and_the_conversation_carries_on(stack):
+    conversation = Conversation(stack)
+    conversation.say("what is Sarah's Law?")
+    response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
+                             json={"sender": conversation.sender, "message": "x" * 100_000})
+    assert response.status_code == 413 and "too long" in response.json()["error"]
+    assert conversation.slot("topic") == "sarahs_law.overview"
+    conversation.say("tell me more")
+    assert "Sarah" in conversation.text
+
+
+def test_clients_cannot_choose_the_recorded_channel(stack):
+    conversation = Conversation(stack)
+    requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
+                  json={"sender": conversation.sender, "message": "hello", "input_channel": "botframework"})
+    assert conversation.tracker()["latest_input_channel"] == "rest"
 
 
 def test_rasa_api_needs_the_token(stack):

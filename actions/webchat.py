@@ -1,0 +1,241 @@
+"""The web chat page: a small static file server for the widget built in web/dist/.
+
+    python -m actions.webchat [--host 127.0.0.1] [--port 8080] [--rasa-url http://localhost:5005]
+
+It serves web/dist/ (index.html, widget.js, widget.css, page.css; built by scripts/setup-web.sh)
+and `/config.js`, which tells the widget where Rasa's socket.io channel is. Nothing else: no
+directory listings, no other methods than GET and HEAD, no files outside web/dist/. Every response
+carries a Content-Security-Policy that lets the page load only its own files and talk only to the
+Rasa server, so nothing leaves the machine.
+
+Defaults come from the environment: WEBCHAT_HOST (127.0.0.1), WEBCHAT_PORT (8080), and
+WEBCHAT_RASA_URL, else http://RASA_HOST:RASA_PORT from the settings (0.0.0.0 becomes localhost).
+The page's origin (for example http://localhost:8080) must be in the Rasa server's `--cors`
+(RASA_CORS_ORIGINS) for the socket.io long-polling fallback.
+
+It also holds the socket.io channel the widget talks to, `actions.webchat.SocketIOInput` (the key in
+bot/credentials.yml, with the same options as Rasa's `socketio`). Rasa 3.6's own channel never
+awaits `enter_room`, a coroutine since python-socketio 5.10, so with `session_persistence: true` no
+reply reaches the browser (RasaHQ/rasa #13027). This subclass awaits it, and also accepts a message
+only for the session this connection asked for. The class is built on first use, so serving the
+page does not import Rasa.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import os
+import re
+import sys
+import uuid
+import threading
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+from actions.settings import PROJECT_ROOT, load_settings
+
+logger = logging.getLogger(__name__)
+
+DIST_DIR = PROJECT_ROOT / "web" / "dist"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def default_rasa_url() -> str:
+    explicit = os.environ.get("WEBCHAT_RASA_URL", "").strip()
+    if explicit:
+        return explicit
+    settings = load_settings()
+    host = settings.rasa_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"  # a browser cannot connect to the wildcard address
+    return f"http://{host}:{settings.rasa_port}"
+
+
+def check_rasa_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {url!r}")
+    if parts.query or parts.fragment or any(c in url for c in " \"'<>;\\"):
+        raise argparse.ArgumentTypeError(f"the Rasa URL must be plain scheme://host:port[/path]: {url!r}")
+    return url.rstrip("/")
+
+
+def config_script(rasa_url: str, socket_path: str = "/socket.io") -> bytes:
+    config = {"socketUrl": rasa_url, "socketPath": socket_path}
+    # json.dumps output is a valid JS literal; escape "<" so it could also be inlined in HTML.
+    body = json.dumps(config).replace("<", "\\u003c")
+    return f"window.SGA_CONFIG = {body};\n".encode()
+
+
+def content_security_policy(rasa_url: str) -> str:
+    parts = urlsplit(rasa_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    ws_origin = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' {origin} {ws_origin}; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'self'")
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Static files from web/dist plus /config.js; GET and HEAD only."""
+
+    server_version = "sga-webchat"
+    sys_version = ""
+    rasa_url = "http://localhost:5005"
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
+                      ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                      ".html": "text/html; charset=utf-8", ".map": "application/json"}
+
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", content_security_policy(self.rasa_url))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def send_head(self):
+        path = urlsplit(self.path).path
+        if path == "/config.js":
+            body = config_script(self.rasa_url)
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/javascript; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return BytesIO(body)
+        if path == "/favicon.ico":  # the page declares no icon; answer quietly instead of 404
+            self.send_response(HTTPStatus.NO_CONTENT)
+            self.end_headers()
+            return None
+        if path.endswith("/") and path != "/":
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):  # no directory listings
+        self.send_error(HTTPStatus.NOT_FOUND)
+        return None
+
+    def _refuse(self) -> None:
+        self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
+
+    def log_message(self, format: str, *args) -> None:  # request line and status only, never bodies
+        sys.stderr.write(f"webchat {self.address_string()} {format % args}\n")
+
+
+def make_server(host: str, port: int, rasa_url: str, directory: Path = DIST_DIR) -> ThreadingHTTPServer:
+    if not (directory / "index.html").exists() or not (directory / "widget.js").exists():
+        raise FileNotFoundError(f"the web widget is not built in {directory}: run scripts/setup-web.sh")
+    handler = type("ConfiguredHandler", (Handler,), {"rasa_url": check_rasa_url(rasa_url)})
+    server = ThreadingHTTPServer((host, port), partial(handler, directory=str(directory)))
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_thread(host: str, port: int, rasa_url: str) -> ThreadingHTTPServer:
+    """Start the server on a daemon thread (for tests and embedding); stop with `.shutdown()`."""
+    server = make_server(host, port, rasa_url)
+    threading.Thread(target=server.serve_forever, name="webchat", daemon=True).start()
+    return server
+
+
+# A session id a client may ask to resume: what Rasa makes (uuid4 hex) or similar, never a short,
+# guessable or odd string (it becomes the conversation's sender id).
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_channel_class = None
+
+
+def _socketio_channel_class():
+    global _channel_class
+    if _channel_class is not None:
+        return _channel_class
+    from rasa.core.channels import socketio as rasa_socketio
+
+    class SocketIOInput(rasa_socketio.SocketIOInput):
+        """Rasa's socket.io channel, with session persistence that works on every python-socketio 5."""
+
+        @classmethod
+        def name(cls) -> str:
+            return "socketio"
+
+        def blueprint(self, on_new_message):
+            blueprint = super().blueprint(on_new_message)
+            sio, namespace = self.sio, self.namespace
+            handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
+
+            @sio.on("session_request", namespace=namespace)
+            async def session_request(sid, data) -> None:
+                requested = data.get("session_id") if isinstance(data, dict) else None
+                valid = isinstance(requested, str) and SESSION_ID.fullmatch(requested)
+                session_id = requested if valid else uuid.uuid4().hex
+                if self.session_persistence:
+                    entered = sio.enter_room(sid, session_id, namespace=namespace)
+                    if inspect.isawaitable(entered):  # a coroutine from python-socketio 5.10 on
+                        await entered
+                    await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+                await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+            @sio.on(self.user_message_evt, namespace=namespace)
+            async def user_message(sid, data) -> None:
+                if not isinstance(data, dict):
+                    return
+                if self.session_persistence:
+                    session = await sio.get_session(sid, namespace=namespace)
+                    if not session.get("session_id") or data.get("session_id") != session["session_id"]:
+                        logger.warning("socket.io message ignored: not for the session this connection requested")
+                        return
+                await handle_message(sid, data)
+
+            return blueprint
+
+    SocketIOInput.__module__ = __name__
+    SocketIOInput.__qualname__ = "SocketIOInput"
+    _channel_class = SocketIOInput
+    return _channel_class
+
+
+def __getattr__(name: str):
+    if name == "SocketIOInput":
+        return _socketio_channel_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actions.webchat", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default=os.environ.get("WEBCHAT_HOST", "").strip() or DEFAULT_HOST,
+                        help="interface to bind (default: WEBCHAT_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("WEBCHAT_PORT", "").strip() or DEFAULT_PORT),
+                        help="port (default: WEBCHAT_PORT or 8080)")
+    parser.add_argument("--rasa-url", type=check_rasa_url, default=None,
+                        help="Rasa server URL as the browser reaches it (default: WEBCHAT_RASA_URL, "
+                             "else http://RASA_HOST:RASA_PORT)")
+    args = parser.parse_args(argv)
+    rasa_url = args.rasa_url or check_rasa_url(default_rasa_url())
+    try:
+        server = make_server(args.host, args.port, rasa_url)
+    except (FileNotFoundError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
+    print(f"Web chat: http://{shown}:{server.server_address[1]}/  (talks to {rasa_url}/socket.io)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
