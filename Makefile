@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup model run test test-unit test-integration validate bench lock clean
+.PHONY: help setup web web-browser model run test test-unit validate bench lock clean
 
 help:
 	@echo "make run    set up (Python 3.10 venv, pinned packages, spaCy pipeline), train if needed, start the assistant"
@@ -40,17 +40,25 @@ $(SPACY): $(STAMP)
 
 setup: $(STAMP) $(SPACY)
 
+# The web chat widget, bundled locally from the npm registry (no CDN); quick when nothing changed.
+# The browser test also needs Debian's chromium (installed when missing; never a downloaded browser).
+web:
+	scripts/setup-web.sh
+
+web-browser:
+	scripts/setup-web.sh --browser
+
 # Rasa compares fingerprints and only trains when config, domain or data changed.
 model: setup
 	$(RASA) train $(RASA_ARGS) --out models --fixed-model-name sga
 
-run: model
+run: model web
 	$(SGA) run
 
 validate: setup
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
 
-test: validate model
+test: validate model web-browser
 	$(PY) -m pytest -ra
 
 test-unit: setup
@@ -64,4 +72,4 @@ lock: setup
 	@mv requirements/constraints.new requirements/constraints.txt; echo "requirements/constraints.txt refreshed"
 
 clean:
-	rm -rf models build var .pytest_cache
+	rm -rf models build var .pytest_cache web/dist

@@ -138,7 +138,8 @@ def capabilities(content: Content) -> Reply:
         "I answer questions on working with people who may pose a risk to children, from the "
         "Kent and Medway (2.4.1) and West Midlands (2.14) procedures, and I cite the section each time. "
         "I can also walk you through a checklist (recognition, risk assessment before disclosure, "
-        "the disclosure decision) and log its outcome.",
+        "the disclosure decision) and log its outcome. Trainers can run fictional training scenarios "
+        "that compare answers with model answers.",
         "",
         "For example:",
     ]
@@ -146,7 +147,8 @@ def capabilities(content: Content) -> Reply:
         lines.append(f"- {group}: " + "; ".join(content.topic(i).title for i in ids))
     lines.extend(["", GUIDANCE_NOTICE])
     buttons = [topic_button(content, "mappa.levels"), topic_button(content, "sarahs_law.overview"),
-               {"title": "Start a checklist", "payload": "/start_checklist"}]
+               {"title": "Start a checklist", "payload": "/start_checklist"},
+               {"title": "Training scenario", "payload": "/start_scenario"}]
     return Reply(text="\n".join(lines), buttons=buttons)
 
 

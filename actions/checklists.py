@@ -6,7 +6,9 @@ The engine is a small state machine over a JSON-safe `state` dict kept in one Ra
 generic form runs every checklist: adding or editing an item is a content change only.
 
 Stages: kind -> partnership -> items -> role -> case_reference -> confirm (-> done | stopped);
-`confirm_stop` is entered from any stage when the user asks to stop.
+`confirm_stop` is entered from any stage when the user asks to stop. A training exercise
+(`state["training"]`) starts with `scenario` (which sets kind and partnership) and skips the
+outcome-log stages role and case_reference: exercises are never logged.
 """
 from __future__ import annotations
 
@@ -204,15 +206,21 @@ def _buttons(pairs) -> List[Dict[str, str]]:
     return [{"title": title, "payload": payload} for title, payload in pairs]
 
 
-def new_state(kind: Optional[str], partnership: Optional[str]) -> Dict[str, Any]:
+def new_state(kind: Optional[str], partnership: Optional[str], training: bool = False) -> Dict[str, Any]:
     state = {"kind": kind if kind in checklists() else None, "partnership": partnership,
              "answers": {}, "history": [], "role": None, "case_reference": None, "stage": "kind"}
+    if training:
+        state.update(training=True, scenario=None, kind=None)
     return advance(state)
 
 
 def advance(state: Dict[str, Any]) -> Dict[str, Any]:
     """Move to the first stage that still needs an answer."""
-    if not state.get("kind"):
+    if state.get("training") and not state.get("scenario"):
+        state["stage"] = "scenario"
+    elif state.get("training") and current_item(state) is None:
+        state["stage"] = "confirm"
+    elif not state.get("kind"):
         state["stage"] = "kind"
     elif state.get("partnership") not in PARTNERSHIPS:
         state["stage"] = "partnership"
@@ -237,6 +245,15 @@ def current_item(state: Dict[str, Any]) -> Optional[Item]:
 
 def prompt(state: Dict[str, Any]) -> Prompt:
     stage = state["stage"]
+    if stage == "scenario":
+        from actions.scenarios import scenarios
+
+        return Prompt("Which training scenario? Each is a fictional case; at the end your answers are compared "
+                      "with model answers. Exercises are not written to the outcome log.",
+                      _buttons((s.title, s.title) for s in scenarios().values()))
+    if state.get("training") and stage == "confirm":
+        return Prompt("You have answered every question. Finish the exercise and see the debrief?",
+                      _buttons([("Finish", "Finish"), ("Go back", "Go back"), ("Stop", "stop")]))
     if stage == "kind":
         return Prompt("Which checklist would you like to work through?", _buttons(
             (c.title, c.kind) for c in checklists().values()))
@@ -289,7 +306,7 @@ class Turn:
     finished: Optional[str] = None  # "done" | "stopped" when the checklist ends
 
 
-AFFIRM = {"yes", "y", "yep", "yeah", "ok", "okay", "sure", "save", "confirm", "yes stop", "yes save"}
+AFFIRM = {"yes", "y", "yep", "yeah", "ok", "okay", "sure", "save", "confirm", "yes stop", "yes save", "finish"}
 DENY = {"no", "n", "nope", "no carry on", "carry on", "continue"}
 
 
@@ -313,7 +330,14 @@ def handle(state: Dict[str, Any], text: str, intent: Optional[str] = None) -> Tu
     if intent == "go_back" or said in {"go back", "back", "previous", "undo", "previous question"}:
         return _go_back(turn)
 
-    if stage == "kind":
+    if stage == "scenario":
+        scenario = _match_scenario(said)
+        if scenario:
+            state.update(scenario=scenario.id, kind=scenario.checklist, partnership=scenario.partnership)
+            turn.say.append(f"{scenario.title}\n\n{scenario.narrative}\n\nAnswer as you would for this case.")
+        else:
+            turn.say.append("Please choose one of the scenarios.")
+    elif stage == "kind":
         kind = _match_kind(said)
         if kind:
             state["kind"] = kind
@@ -389,6 +413,15 @@ def _go_back(turn: Turn) -> Turn:
     advance(state)
     # `advance` finds the first unanswered item, which is the one just reopened.
     return turn
+
+
+def _match_scenario(said: str):
+    from actions.scenarios import scenarios
+
+    for scenario in scenarios().values():
+        if said in {_normal(scenario.id), _normal(scenario.title)}:
+            return scenario
+    return None
 
 
 def _match_kind(said: str) -> Optional[str]:

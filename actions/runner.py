@@ -64,7 +64,12 @@ class Stack:
     settings: Settings
     model: Path = MODELS_DIR
     log_dir: Optional[Path] = None
+    webchat: bool = False
     processes: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def webchat_url(self) -> str:
+        return f"http://{self.settings.webchat_host}:{self.settings.webchat_port}/"
 
     @property
     def rasa_url(self) -> str:
@@ -94,11 +99,17 @@ class Stack:
         rasa = self._spawn([
             str(BIN_DIR / "rasa"), "run", "--model", str(self.model),
             "--endpoints", s.rasa_endpoints, "--credentials", "bot/credentials.yml",
-            "--enable-api", "--auth-token", s.rasa_auth_token, "--cors", s.rasa_cors,
+            "--enable-api", "--auth-token", s.rasa_auth_token, "--cors", *s.rasa_cors.split(),
             "--interface", s.rasa_host, "--port", s.rasa_port,
         ], "rasa")
+        webchat = None
+        if self.webchat:
+            webchat = self._spawn([sys.executable, "-m", "actions.webchat", "--host", s.webchat_host,
+                                   "--port", s.webchat_port, "--rasa-url", self.rasa_url], "webchat")
         try:
             wait_for(f"{self.action_url}/health", 60, actions, self._log("actions"))
+            if webchat:
+                wait_for(self.webchat_url, 30, webchat, self._log("webchat"))
             wait_for(f"{self.rasa_url}/status?token={s.rasa_auth_token}", timeout, rasa, self._log("rasa"))
         except Exception:
             self.stop()
@@ -129,8 +140,8 @@ class Stack:
 
 def run(args) -> int:
     settings = with_tokens(load_settings())
-    stack = Stack(settings)
-    print("Starting the action server and the Rasa server (about a minute)...", flush=True)
+    stack = Stack(settings, webchat=True)
+    print("Starting the action server, the Rasa server and the web chat page (about a minute)...", flush=True)
     try:
         stack.start()
     except (RuntimeError, TimeoutError) as error:
@@ -139,10 +150,11 @@ def run(args) -> int:
     s = settings
     print(f"""
 The safeguarding guidance assistant is running.
+  Web chat: {stack.webchat_url}
   REST:     curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"a","message":"what are the MAPPA levels?"}}'
   Tracker:  curl -s '{stack.rasa_url}/conversations/a/tracker?token={s.rasa_auth_token}'
   Shell:    in another terminal, .venv/bin/sga shell   (type messages, /stop to quit)
-  Socket.io channel for the web widget: {stack.rasa_url}/socket.io
+  Teams webhook: {stack.rasa_url}/webhooks/teams/webhook ({"on" if s.teams_app_id else "off: set TEAMS_APP_ID, see docs/teams.md"})
   Outcome log: {s.database_url}   Conversations: {s.tracker_store_url}
 Press Ctrl-C to stop.""", flush=True)
     stopping = []

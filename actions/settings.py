@@ -39,7 +39,8 @@ class Settings:
     rasa_host: str = _field("RASA_HOST", "127.0.0.1")
     rasa_port: str = _field("RASA_PORT", "5005")
     rasa_auth_token: str = _field("RASA_AUTH_TOKEN", "")
-    rasa_cors: str = _field("RASA_CORS_ORIGINS", "http://localhost:8080")
+    # Origins allowed to use the socket.io channel, space-separated: the widget's page.
+    rasa_cors: str = _field("RASA_CORS_ORIGINS", "http://localhost:8080 http://127.0.0.1:8080")
     rasa_endpoints: str = _field("RASA_ENDPOINTS", "bot/endpoints.yml")
     tracker_store_url: str = _field("TRACKER_STORE_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")
     redis_host: str = _field("REDIS_HOST", "127.0.0.1")
@@ -47,6 +48,9 @@ class Settings:
     redis_db: str = _field("REDIS_DB", "0")
     redis_key_prefix: str = _field("REDIS_KEY_PREFIX", "sga")
     log_level: str = _field("LOG_LEVEL", "INFO")
+    # The web chat page (`make run` serves it).
+    webchat_host: str = _field("WEBCHAT_HOST", "127.0.0.1")
+    webchat_port: str = _field("WEBCHAT_PORT", "8080")
     # Microsoft Teams (bot/credentials.yml; empty app id = channel off). See docs/teams.md.
     teams_app_id: str = _field("TEAMS_APP_ID", "")
     teams_app_password: str = _field("TEAMS_APP_PASSWORD", "")

@@ -23,13 +23,9 @@ page does not import Rasa.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
-import logging
 import os
-import re
 import sys
-import uuid
 import threading
 from functools import partial
 from http import HTTPStatus
@@ -41,7 +37,6 @@ from urllib.parse import urlsplit
 
 from actions.settings import PROJECT_ROOT, load_settings
 
-logger = logging.getLogger(__name__)
 
 DIST_DIR = PROJECT_ROOT / "web" / "dist"
 DEFAULT_HOST = "127.0.0.1"
@@ -147,67 +142,6 @@ def serve_in_thread(host: str, port: int, rasa_url: str) -> ThreadingHTTPServer:
     server = make_server(host, port, rasa_url)
     threading.Thread(target=server.serve_forever, name="webchat", daemon=True).start()
     return server
-
-
-# A session id a client may ask to resume: what Rasa makes (uuid4 hex) or similar, never a short,
-# guessable or odd string (it becomes the conversation's sender id).
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_channel_class = None
-
-
-def _socketio_channel_class():
-    global _channel_class
-    if _channel_class is not None:
-        return _channel_class
-    from rasa.core.channels import socketio as rasa_socketio
-
-    class SocketIOInput(rasa_socketio.SocketIOInput):
-        """Rasa's socket.io channel, with session persistence that works on every python-socketio 5."""
-
-        @classmethod
-        def name(cls) -> str:
-            return "socketio"
-
-        def blueprint(self, on_new_message):
-            blueprint = super().blueprint(on_new_message)
-            sio, namespace = self.sio, self.namespace
-            handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
-
-            @sio.on("session_request", namespace=namespace)
-            async def session_request(sid, data) -> None:
-                requested = data.get("session_id") if isinstance(data, dict) else None
-                valid = isinstance(requested, str) and SESSION_ID.fullmatch(requested)
-                session_id = requested if valid else uuid.uuid4().hex
-                if self.session_persistence:
-                    entered = sio.enter_room(sid, session_id, namespace=namespace)
-                    if inspect.isawaitable(entered):  # a coroutine from python-socketio 5.10 on
-                        await entered
-                    await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
-                await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
-
-            @sio.on(self.user_message_evt, namespace=namespace)
-            async def user_message(sid, data) -> None:
-                if not isinstance(data, dict):
-                    return
-                if self.session_persistence:
-                    session = await sio.get_session(sid, namespace=namespace)
-                    if not session.get("session_id") or data.get("session_id") != session["session_id"]:
-                        logger.warning("socket.io message ignored: not for the session this connection requested")
-                        return
-                await handle_message(sid, data)
-
-            return blueprint
-
-    SocketIOInput.__module__ = __name__
-    SocketIOInput.__qualname__ = "SocketIOInput"
-    _channel_class = SocketIOInput
-    return _channel_class
-
-
-def __getattr__(name: str):
-    if name == "SocketIOInput":
-        return _socketio_channel_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: Optional[list] = None) -> int:

@@ -52,6 +52,8 @@ def stack_settings(tmp: Path, **overrides: str) -> Settings:
         redis_db="0",
         redis_key_prefix="sga-test-" + uuid.uuid4().hex[:8],
         log_level="INFO",
+        webchat_host="127.0.0.1",
+        webchat_port=free_port(),
         # A developer's own TEAMS_* settings must not switch Teams on in test stacks.
         teams_app_id="",
         teams_app_password="",

@@ -39,7 +39,8 @@ class ActionStartChecklist(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         kind = tracker.get_slot("checklist")
-        state = engine.new_state(kind, tracker.get_slot("partnership"))
+        training = latest_intent(tracker) == "start_scenario"
+        state = engine.new_state(kind, tracker.get_slot("partnership"), training=training)
         if state["kind"]:
             send(dispatcher, Reply(engine.checklists()[state["kind"]].intro))
         return [SlotSet(STATE, state), SlotSet(STEP, None), SlotSet("checklist", None)]
@@ -107,6 +108,11 @@ class ActionFinishChecklist(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         state = tracker.get_slot(STATE)
         reset: List[Dict[str, Any]] = [SlotSet(STATE, None), SlotSet(STEP, None)]
+        if state and state.get("training") and tracker.get_slot(STEP) == "done":
+            from actions.scenarios import debrief
+
+            send(dispatcher, Reply(debrief(state)))
+            return reset
         if not state or tracker.get_slot(STEP) != "done":
             send(dispatcher, Reply("Checklist stopped. Nothing from it was saved, and nothing already "
                                    "in the outcome log was changed. Ask me anything, or start another checklist."))

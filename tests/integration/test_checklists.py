@@ -139,3 +139,28 @@ def test_identifying_case_references_are_refused(stack, bad):
     assert "can't record that as a case reference" in conversation.text
     conversation.say("skip")
     assert "Save this to the outcome log?" in conversation.text
+
+
+def test_training_scenario_debrief_and_nothing_logged(stack):
+    from actions.scenarios import scenarios
+
+    scenario = scenarios()["young_person_returning_to_school"]
+    checklist = CHECKLISTS[scenario.checklist]
+    before = len(export(stack))
+    conversation = Conversation(stack)
+    conversation.say("I'm a trainer, can we run a training scenario?")
+    assert scenario.title in [b["title"] for b in conversation.buttons]
+    conversation.say(scenario.title)
+    assert "Fictional case" in conversation.text and "question 1 of" in conversation.text
+    for item in checklist.items_for(scenario.partnership):
+        expected = scenario.model_answers[item.id]
+        # One deliberate mistake, so the debrief has something to correct.
+        answer = "Yes" if item.id == "wm_continuing_risk" else item.label(expected)
+        conversation.say(answer)
+    assert "Finish the exercise" in conversation.text
+    conversation.say("Finish")
+    total = len(checklist.items_for(scenario.partnership))
+    assert f"You matched {total - 1} of {total} model answers" in conversation.text
+    assert "the model answer is Not known" in conversation.text
+    assert scenario.learning_points[0].text in conversation.text
+    assert len(export(stack)) == before, "training exercises are never logged"

@@ -232,7 +232,8 @@ export class Webchat {
     this.queue = [];
     this.log.replaceChildren();
     this.ready = false;
-    if (this.socket.connected) this.socket.emit("session_request", { session_id: null });
+    // A new connection, so this page no longer receives the old conversation's replies.
+    this.socket.disconnect().connect();
     this.setStatus("New conversation started.");
     this.input.focus();
   }
