@@ -99,7 +99,7 @@ class Stack:
         rasa = self._spawn([
             str(BIN_DIR / "rasa"), "run", "--model", str(self.model),
             "--endpoints", s.rasa_endpoints, "--credentials", "bot/credentials.yml",
-            "--enable-api", "--auth-token", s.rasa_auth_token, "--cors", *s.rasa_cors.split(),
+            "--enable-api", f"--auth-token={s.rasa_auth_token}", "--cors", *s.rasa_cors.split(),
             "--interface", s.rasa_host, "--port", s.rasa_port,
         ], "rasa")
         webchat = None
