@@ -219,18 +219,10 @@ def connector():
 
 @pytest.fixture(scope="module")
 def teams_stack(tmp_path_factory, connector):
-    env = {
-        "TEAMS_APP_ID": APP_ID,
-        "TEAMS_APP_PASSWORD": APP_PASSWORD,
-        "TEAMS_TENANT_ID": TENANT_ID,
-        "TEAMS_OPENID_CONFIG_URL": f"{connector.base}/openid",
-        "TEAMS_TOKEN_URL": f"{connector.base}/token",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        # Settings (and so Stack's process environment) are read from the environment.
-        for name, value in env.items():
-            patch.setenv(name, value)
-        stack = start_stack(stack_settings(tmp_path_factory.mktemp("teams")), "teams")
+    settings = stack_settings(tmp_path_factory.mktemp("teams"), teams_app_id=APP_ID, teams_app_password=APP_PASSWORD,
+                              teams_tenant_id=TENANT_ID, teams_openid_config_url=f"{connector.base}/openid",
+                              teams_token_url=f"{connector.base}/token")
+    stack = start_stack(settings, "teams")
     assert not [r for r in connector.requests if r.startswith("GET")], "keys must not be fetched at start"
     yield stack
     stack.stop()
