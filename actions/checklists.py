@@ -310,24 +310,53 @@ AFFIRM = {"yes", "y", "yep", "yeah", "ok", "okay", "sure", "save", "confirm", "y
 DENY = {"no", "n", "nope", "no carry on", "carry on", "continue"}
 
 
+STOP_WORDS = {"stop", "cancel", "quit", "exit", "stop without saving"}
+BACK_WORDS = {"go back", "back", "previous", "undo", "previous question"}
+
+
+def _answers_the_stage(state: Dict[str, Any], said: str) -> bool:
+    """Whether the words themselves answer the current stage (a button text or a listed synonym).
+    Such an answer wins over the NLU's reading: "Finish" is an answer, not a request to stop."""
+    stage = state["stage"]
+    if stage == "scenario":
+        return _match_scenario(said) is not None
+    if stage == "kind":
+        return _match_kind(said) is not None
+    if stage == "partnership":
+        return any(word in said for word in ("kent", "medway", "west", "midlands"))
+    if stage == "items":
+        return current_item(state).interpret(said) is not None or said.startswith("why")
+    if stage == "role":
+        return _match_role(said) is not None or said in SKIP_WORDS
+    if stage == "case_reference":
+        return said in SKIP_WORDS or any(ch.isdigit() for ch in said)
+    if stage == "confirm":
+        return said in AFFIRM
+    return False
+
+
 def handle(state: Dict[str, Any], text: str, intent: Optional[str] = None) -> Turn:
-    """Apply one user message (`intent` is the NLU's reading, used for stop / back / why)."""
+    """Apply one user message. Exact answers and control words come first; the NLU's `intent`
+    only decides free text (stop / go back / why / a yes or no with a typo)."""
     said = _normal(text)
     stage = state["stage"]
     turn = Turn(state)
+    if _answers_the_stage(state, said) and said not in STOP_WORDS | BACK_WORDS:
+        intent = None
 
     if stage == "confirm_stop":
-        if said in AFFIRM or intent == "affirm" or said.startswith("yes"):
+        explicit_no = said.startswith("no") or "carry on" in said or "continue" in said
+        if not explicit_no and (said in AFFIRM or said.startswith("yes") or intent == "affirm"):
             turn.finished = "stopped"
         else:
             state["stage"] = state.pop("stopped_from", "items")
             turn.say.append("Carrying on where you were.")
         return turn
-    if intent == "stop" or said in {"stop", "cancel", "quit", "exit", "stop without saving"}:
+    if intent == "stop" or said in STOP_WORDS:
         state["stopped_from"] = stage
         state["stage"] = "confirm_stop"
         return turn
-    if intent == "go_back" or said in {"go back", "back", "previous", "undo", "previous question"}:
+    if intent == "go_back" or said in BACK_WORDS:
         return _go_back(turn)
 
     if stage == "scenario":

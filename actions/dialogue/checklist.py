@@ -38,12 +38,13 @@ class ActionStartChecklist(Action):
         return "action_start_checklist"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        kind = tracker.get_slot("checklist")
+        # From this message only: a checklist named in an earlier question must not carry over.
+        kind = next(tracker.get_latest_entity_values("checklist"), None)
         training = latest_intent(tracker) == "start_scenario"
         state = engine.new_state(kind, tracker.get_slot("partnership"), training=training)
         if state["kind"]:
             send(dispatcher, Reply(engine.checklists()[state["kind"]].intro))
-        return [SlotSet(STATE, state), SlotSet(STEP, None), SlotSet("checklist", None)]
+        return [SlotSet(STATE, state), SlotSet(STEP, None)]
 
 
 class ActionAskChecklistStep(Action):
