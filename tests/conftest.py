@@ -144,3 +144,13 @@ def production_stack(tmp_path_factory, postgres_database):
     running = start_stack(settings, "postgres")
     yield running
     running.stop()
+
+
+# Reports that tests hand to the terminal summary, so `make test` prints them even when they pass.
+SUMMARY_REPORTS: List[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for report in SUMMARY_REPORTS:
+        terminalreporter.write_sep("-", "report")
+        terminalreporter.write_line(report)

@@ -15,6 +15,7 @@ import requests
 import yaml
 
 from actions.settings import PROJECT_ROOT
+from tests.conftest import SUMMARY_REPORTS
 
 pytestmark = pytest.mark.integration
 MIN_ACCURACY = 0.95
@@ -75,6 +76,6 @@ def test_heldout_intent_accuracy(stack, record_property):
     report += ["Misclassified:"] + errors
     (PROJECT_ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
     (PROJECT_ROOT / "tests" / "artifacts" / "nlu_report.txt").write_text("\n".join(report) + "\n")
-    print("\n" + "\n".join(report))
+    SUMMARY_REPORTS.append("\n".join(report[:12] + ["  (full report: tests/artifacts/nlu_report.txt)"]))
     record_property("intent_accuracy", accuracy)
     assert accuracy >= MIN_ACCURACY, "\n".join(report)
