@@ -6,7 +6,6 @@ Server logs go to tests/artifacts/logs/ for when something fails.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 import uuid
@@ -19,12 +18,12 @@ import requests
 
 from actions.runner import Stack
 from actions.settings import PROJECT_ROOT, Settings
+from tests.databases import require_postgres, temporary_postgres_database
 
 MODEL = PROJECT_ROOT / "models" / "sga.tar.gz"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 SHARED = PROJECT_ROOT.parent / "shared"
 CONTRACT_PATH = SHARED / "topics.yml"
-POSTGRES_ADMIN_URL = os.environ.get("SGA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def free_port() -> str:
@@ -50,7 +49,7 @@ def stack_settings(tmp: Path, **overrides: str) -> Settings:
         redis_host="127.0.0.1",
         redis_port="6379",
         redis_db="0",
-        redis_key_prefix="sga-test-" + uuid.uuid4().hex[:8],
+        redis_key_prefix="sgatest" + uuid.uuid4().hex[:8],  # Rasa ignores a prefix that is not alphanumeric
         log_level="INFO",
         webchat_host="127.0.0.1",
         webchat_port=free_port(),
@@ -119,20 +118,9 @@ def conversation(stack) -> Conversation:
 @pytest.fixture(scope="session")
 def postgres_database():
     """A fresh PostgreSQL database for this test run, dropped afterwards."""
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    name = "sga_test_" + uuid.uuid4().hex[:10]
-    admin = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=5)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')  # name is generated above, not user input
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
+    require_postgres()
+    with temporary_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

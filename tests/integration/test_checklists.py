@@ -164,3 +164,36 @@ def test_training_scenario_debrief_and_nothing_logged(stack):
     assert "the model answer is Not known" in conversation.text
     assert scenario.learning_points[0].text in conversation.text
     assert len(export(stack)) == before, "training exercises are never logged"
+
+
+def test_production_stack_keeps_conversations_in_postgres_and_locks_in_redis(production_stack, postgres_database):
+    import threading
+
+    import redis
+    import sqlalchemy as sa
+
+    prefix = production_stack.settings.redis_key_prefix
+    seen = []
+
+    def watch():
+        with redis.Redis(host="127.0.0.1", port=6379, socket_timeout=20).monitor() as monitor:
+            for command in monitor.listen():
+                if prefix in command["command"]:
+                    seen.append(command["command"])
+                    return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    conversation = Conversation(production_stack)
+    for _ in range(10):  # until the monitor is listening and has seen this conversation's lock
+        conversation.say("what are the MAPPA levels?")
+        watcher.join(timeout=1)
+        if seen:
+            break
+    assert seen and conversation.sender in seen[0], "Rasa took no lock in Redis"
+    engine = sa.create_engine(postgres_database)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"),
+                                   {"sender": conversation.sender}).scalar()
+    engine.dispose()
+    assert count > 0, "the conversation is not in the PostgreSQL tracker store"

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from actions.cli import main as sga
 from actions.outcomes import OutcomeDraft, OutcomeStore
 from actions.outcomes.draft import RECORD_COLUMNS
-from actions.outcomes.testing import empty_database, require_postgres, unreachable_url
+from tests.databases import empty_database, require_postgres, unreachable_url
 from actions.settings import PROJECT_ROOT
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select, text
 from actions.outcomes import CaseReferenceRefused, OutcomeDraft, OutcomeSchemaMissing, OutcomeStore
 from actions.outcomes.migrate import VERSION_TABLE, alembic_config, include_object
 from actions.outcomes.models import GENESIS_HASH, AuditEvent, Base
-from actions.outcomes.testing import migrated_database, require_postgres, unreachable_url
+from tests.databases import migrated_database, require_postgres, unreachable_url
 
 Database = namedtuple("Database", "backend url unreachable_url")
 

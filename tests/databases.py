@@ -1,4 +1,4 @@
-"""Throw-away databases for the outcome log's tests: PostgreSQL ones are created and dropped per test,
+"""Throw-away databases for tests: PostgreSQL ones are created and dropped per use,
 so the tests never touch other data. Imported only by tests."""
 from __future__ import annotations
 
