@@ -157,16 +157,19 @@ The safeguarding guidance assistant is running.
   Teams webhook: {stack.rasa_url}/webhooks/teams/webhook ({"on" if s.teams_app_id else "off: set TEAMS_APP_ID, see docs/teams.md"})
   Outcome log: {s.database_url}   Conversations: {s.tracker_store_url}
 Press Ctrl-C to stop.""", flush=True)
+    # Handle both explicitly: a shell that starts `make run` in the background ignores SIGINT for it.
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    try:
-        while not stopping and all(p.poll() is None for p in stack.processes):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    while not stopping and all(p.poll() is None for p in stack.processes):
+        time.sleep(0.5)
+    died = [p for p in stack.processes if p.poll() is not None]
+    for process in died:
+        print(f"error: {' '.join(process.args[1:3])} stopped unexpectedly (exit {process.returncode}); "
+              "its messages are above", file=sys.stderr)
     print("\nStopping...", flush=True)
     stack.stop()
-    return 0
+    return 1 if died and not stopping else 0
 
 
 def shell(args) -> int:
