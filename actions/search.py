@@ -1,8 +1,9 @@
 """Search over the procedure content, for questions the NLU is not confident about.
 
 BM25 over spaCy lemmas of each topic's title, summary and text in every source document. A match
-needs real overlap in words that distinguish topics (rare words weigh more), so an unrelated question
-finds nothing rather than a guess.
+needs real overlap in words that distinguish topics (rare words weigh more) and, for a question of
+several words, at least two of them: one shared word ("party" in "third parties") is a coincidence,
+so an unrelated question finds nothing rather than a guess.
 """
 from __future__ import annotations
 
@@ -51,15 +52,17 @@ class SearchIndex:
 
     def search(self, query: str, limit: int = 3) -> List[Hit]:
         query_terms = set(terms(query))
+        needed = min(2, len(query_terms))
         hits = []
         for topic_id, counts in self.docs.items():
             length = sum(counts.values())
-            score = 0.0
+            score, matched = 0.0, 0
             for t in query_terms:
                 tf = counts.get(t, 0)
                 if tf:
+                    matched += 1
                     score += self.idf[t] * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / self.avg_len))
-            if score >= MIN_SCORE:
+            if score >= MIN_SCORE and matched >= needed:
                 hits.append(Hit(topic_id, round(score, 2)))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
