@@ -1,14 +1,19 @@
 """The project's own spaCy pipeline: blank English plus the lookup lemmatizer.
 
-No model is downloaded: `spacy.blank("en")` and the lemma tables shipped in `spacy-lookups-data`.
-Rasa's `SpacyNLP` loads the saved pipeline from `build/spacy_en` (see bot/config.yml), and the search
-fallback uses the same pipeline for lemmas, so both understand words the same way.
+No model is downloaded: `spacy.blank("en")` and the lemma table shipped in `spacy-lookups-data`.
+Rasa's `SpacyNLP` loads the saved pipeline from `build/spacy_en` (see bot/config.yml).
+
+The action server's search needs only lemmas, so `lemmas()` reads that same lookup table directly:
+importing spaCy would make thinc import TensorFlow (about 300 MB) into the action server for nothing.
 """
 from __future__ import annotations
 
 import functools
+import gzip
+import json
+import re
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 from actions.settings import PROJECT_ROOT
 
@@ -26,19 +31,22 @@ def build_pipeline(target: Path = PIPELINE_DIR) -> Path:
     return target
 
 
-@functools.lru_cache(maxsize=1)
-def pipeline():
-    """The saved pipeline, loaded once per process (built first if missing)."""
-    import spacy
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
-    if not (PIPELINE_DIR / "config.cfg").exists():
-        build_pipeline()
-    return spacy.load(PIPELINE_DIR)
+
+@functools.lru_cache(maxsize=1)
+def lemma_table() -> Dict[str, str]:
+    """spacy-lookups-data's English lemma lookup table: the one the pipeline's lemmatizer uses."""
+    import spacy_lookups_data
+
+    with gzip.open(spacy_lookups_data.get_file("en_lemma_lookup.json.gz"), "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def lemmas(text: str) -> List[str]:
-    """Lower-case lemmas of the alphanumeric tokens in `text`."""
-    return [tok.lemma_.lower() or tok.lower_ for tok in pipeline()(text) if tok.is_alpha or tok.is_digit]
+    """Lower-case lemmas of the words in `text` (letters or digits), as the lookup lemmatizer gives them."""
+    table = lemma_table()
+    return [table.get(word, table.get(word.lower(), word)).lower() for word in WORD.findall(text)]
 
 
 def register(subparsers) -> None:

@@ -13,10 +13,21 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
 from actions.content import Content, content
 from actions.nlp import lemmas
+
+# Common English words that say nothing about a topic (importing spaCy's list would load spaCy,
+# and with it TensorFlow, into the action server).
+STOP_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below
+between both but by can could did do does doing done down during each either else ever every few for
+from further get gets got had has have having he her here hers herself him himself his how i if in into
+is it its itself just let like may me might more most must my myself need no nor not now of off on once
+one only or other our ours ourselves out over own please same say says shall she should so some such
+than that the their theirs them themselves then there these they this those through to too under until
+up upon us use used very want was we were what when where which while who whom whose why will with
+within without would yes yet you your yours yourself yourselves s t d ll m re ve
+""".split())
 
 # Words that occur in nearly every question to this assistant and say nothing about which topic.
 DOMAIN_STOP_WORDS = {"child", "children", "person", "people", "procedure", "safeguarding", "risk", "pose", "know",
