@@ -56,6 +56,11 @@ def ask_partnership(content: Content, topic_id: Optional[str] = None) -> Reply:
     )
 
 
+def procedure_number(doc: SourceDocument) -> str:
+    """The procedure's number: "2.4.1" from "2.4.1 Identified Offenders ..."."""
+    return doc.procedure.split()[0]
+
+
 def citation_line(doc: SourceDocument, entry: Entry) -> str:
     if doc.key == NATIONAL:
         name = entry.source_name or doc.procedure
@@ -73,7 +78,7 @@ def _notes(content: Content, topic_id: str, partnership: Optional[str], docs: Li
         other = content.documents[procedure_keys[0]]
         notes.append(
             f"Note: this comes from the {other.name} procedure. "
-            f"{partnership_name(content, partnership)} procedure {content.documents[partnership].procedure.split()[0]} "
+            f"{partnership_name(content, partnership)} procedure {procedure_number(content.documents[partnership])} "
             "does not set this out; check your own partnership's procedures for local arrangements."
         )
     for doc in docs:
@@ -96,7 +101,7 @@ def answer(content: Content, topic_id: str, partnership: Optional[str], *, detai
         entry = doc.entries[topic_id]
         text = entry.detail if detailed and entry.detail else entry.short
         if len(docs) > 1:
-            label = "National position" if doc.key == NATIONAL else f"From the {doc.name} procedure ({doc.procedure.split()[0]})"
+            label = "National position" if doc.key == NATIONAL else f"From the {doc.name} procedure ({procedure_number(doc)})"
             text = f"{label}:\n{text}"
         parts.append(text)
     parts.extend(_notes(content, topic_id, partnership, docs))

@@ -323,7 +323,7 @@ def _answers_the_stage(state: Dict[str, Any], said: str) -> bool:
     if stage == "kind":
         return _match_kind(said) is not None
     if stage == "partnership":
-        return any(word in said for word in ("kent", "medway", "west", "midlands"))
+        return _match_partnership(said) is not None
     if stage == "items":
         return current_item(state).interpret(said) is not None or said.startswith("why")
     if stage == "role":
@@ -374,11 +374,8 @@ def handle(state: Dict[str, Any], text: str, intent: Optional[str] = None) -> Tu
         else:
             turn.say.append("Please choose one of the checklists.")
     elif stage == "partnership":
-        if "medway" in said or "kent" in said:
-            state["partnership"] = "kent_medway"
-        elif "west" in said or "midlands" in said:
-            state["partnership"] = "west_midlands"
-        else:
+        state["partnership"] = _match_partnership(said)
+        if state["partnership"] is None:
             turn.say.append("Please choose Kent and Medway or West Midlands.")
     elif stage == "items":
         item = current_item(state)
@@ -442,6 +439,14 @@ def _go_back(turn: Turn) -> Turn:
     advance(state)
     # `advance` finds the first unanswered item, which is the one just reopened.
     return turn
+
+
+def _match_partnership(said: str) -> Optional[str]:
+    if "kent" in said or "medway" in said:
+        return "kent_medway"
+    if "west" in said or "midlands" in said:
+        return "west_midlands"
+    return None
 
 
 def _match_scenario(said: str):

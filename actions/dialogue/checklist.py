@@ -26,11 +26,15 @@ QUESTION_CONFIDENCE = 0.6
 
 
 @functools.lru_cache(maxsize=1)
+def settings():
+    return load_settings()
+
+
+@functools.lru_cache(maxsize=1)
 def outcome_store():
     from actions.outcomes import OutcomeStore
 
-    settings = load_settings()
-    return OutcomeStore(settings.database_url, settings.spool_dir)
+    return OutcomeStore(settings().database_url, settings().spool_dir)
 
 
 class ActionStartChecklist(Action):
@@ -71,18 +75,20 @@ class ValidateChecklistForm(FormValidationAction):
         intent = latest_intent(tracker)
         confidence = latest_confidence(tracker)
 
-        # Safety first: a child in danger gets the emergency advice, whatever the checklist is doing.
-        if intent == "ask_emergency" or EMERGENCY.search(text):
-            reply, events = respond_to_topic("emergency", state.get("partnership"))
-            send(dispatcher, reply)
-            return {STEP: None, "topic": "emergency"}
-
+        # Safety first: a child in danger gets the emergency advice, whatever the checklist is doing;
+        # a guidance question is answered too. Either way the form then asks its question again.
         topic = content().topic_for_intent(intent)
-        if topic and confidence >= QUESTION_CONFIDENCE and self._is_question(state, text):
-            reply, events = respond_to_topic(topic.id, state.get("partnership") or tracker.get_slot("partnership"))
+        if intent == "ask_emergency" or EMERGENCY.search(text):
+            topic_id = "emergency"
+        elif topic and confidence >= QUESTION_CONFIDENCE and self._is_question(state, text):
+            topic_id = topic.id
+        else:
+            topic_id = None
+        if topic_id:
+            reply, slots = respond_to_topic(topic_id, state.get("partnership") or tracker.get_slot("partnership"))
             send(dispatcher, reply)
             send(dispatcher, Reply("Back to the checklist."))
-            return {STEP: None, **{e["name"]: e["value"] for e in events}}
+            return {STEP: None, **slots}
 
         turn = engine.handle(state, text, intent)
         for message in turn.say:
@@ -148,7 +154,7 @@ class ActionFinishChecklist(Action):
             next_steps=result.next_steps,
             rationale=engine.rationale(checklist, state["answers"], state["partnership"]),
             sender_id=tracker.sender_id,
-            salt=load_settings().conversation_salt,
+            salt=settings().conversation_salt,
         )
         saved = outcome_store().save(draft)
         where = ("It is in the outcome log." if saved.stored else

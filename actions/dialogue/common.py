@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import Reply
@@ -30,6 +31,4 @@ def latest_text(tracker: Tracker) -> str:
 
 
 def slot_events(**slots: Any) -> List[Dict[str, Any]]:
-    from rasa_sdk.events import SlotSet
-
     return [SlotSet(name, value) for name, value in slots.items()]

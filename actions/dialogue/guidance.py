@@ -1,7 +1,7 @@
 """Guidance answers: a topic for the user's partnership, its detail, its source."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,13 +12,12 @@ from actions.content import OUT_OF_SCOPE, PARTNERSHIPS, content
 from actions.dialogue.common import PARTNERSHIP, PENDING_TOPIC, TOPIC, latest_intent, send, slot_events
 
 
-def respond_to_topic(topic_id: str, partnership: Optional[str]) -> tuple[Reply, List[Dict[str, Any]]]:
-    """The reply and slot events for a question about `topic_id` (shared with the checklist form)."""
+def respond_to_topic(topic_id: str, partnership: Optional[str]) -> Tuple[Reply, Dict[str, Any]]:
+    """The reply and the slots to set for a question about `topic_id` (shared with the checklist form)."""
     data = content()
     if answers.needs_partnership(data, topic_id, partnership):
-        return answers.ask_partnership(data, topic_id), slot_events(**{PENDING_TOPIC: topic_id})
-    reply = answers.answer(data, topic_id, partnership)
-    return reply, slot_events(**{TOPIC: topic_id, PENDING_TOPIC: None})
+        return answers.ask_partnership(data, topic_id), {PENDING_TOPIC: topic_id}
+    return answers.answer(data, topic_id, partnership), {TOPIC: topic_id, PENDING_TOPIC: None}
 
 
 def _answered_topic(tracker: Tracker) -> Optional[str]:
@@ -38,16 +37,16 @@ class ActionAnswerTopic(Action):
         partnership = tracker.get_slot(PARTNERSHIP)
         topic = data.topic_for_intent(intent)
         if topic is not None:
-            reply, events = respond_to_topic(topic.id, partnership)
+            reply, slots = respond_to_topic(topic.id, partnership)
             send(dispatcher, reply)
-            return events
+            return slot_events(**slots)
 
         # The user chose or changed partnership: answer what was pending, or re-answer the last topic.
         topic_id = tracker.get_slot(PENDING_TOPIC) or _answered_topic(tracker)
         if topic_id and partnership in PARTNERSHIPS:
-            reply, events = respond_to_topic(topic_id, partnership)
+            reply, slots = respond_to_topic(topic_id, partnership)
             send(dispatcher, reply)
-            return events
+            return slot_events(**slots)
         if partnership in PARTNERSHIPS:
             send(dispatcher, Reply(
                 f"Thanks: I'll answer for {answers.partnership_name(data, partnership)} from now on. "
