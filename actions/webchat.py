@@ -8,23 +8,17 @@ directory listings, no other methods than GET and HEAD, no files outside web/dis
 carries a Content-Security-Policy that lets the page load only its own files and talk only to the
 Rasa server, so nothing leaves the machine.
 
-Defaults come from the environment: WEBCHAT_HOST (127.0.0.1), WEBCHAT_PORT (8080), and
-WEBCHAT_RASA_URL, else http://RASA_HOST:RASA_PORT from the settings (0.0.0.0 becomes localhost).
+Defaults come from the settings: WEBCHAT_HOST (127.0.0.1), WEBCHAT_PORT (8080), and
+http://RASA_HOST:RASA_PORT for Rasa (0.0.0.0 becomes localhost).
 The page's origin (for example http://localhost:8080) must be in the Rasa server's `--cors`
 (RASA_CORS_ORIGINS) for the socket.io long-polling fallback.
 
-It also holds the socket.io channel the widget talks to, `actions.webchat.SocketIOInput` (the key in
-bot/credentials.yml, with the same options as Rasa's `socketio`). Rasa 3.6's own channel never
-awaits `enter_room`, a coroutine since python-socketio 5.10, so with `session_persistence: true` no
-reply reaches the browser (RasaHQ/rasa #13027). This subclass awaits it, and also accepts a message
-only for the session this connection asked for. The class is built on first use, so serving the
-page does not import Rasa.
+The widget talks to the socket.io channel in actions/channels/socketio.py.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 from functools import partial
@@ -39,15 +33,9 @@ from actions.settings import PROJECT_ROOT, load_settings
 
 
 DIST_DIR = PROJECT_ROOT / "web" / "dist"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 
 
-def default_rasa_url() -> str:
-    explicit = os.environ.get("WEBCHAT_RASA_URL", "").strip()
-    if explicit:
-        return explicit
-    settings = load_settings()
+def default_rasa_url(settings) -> str:
     host = settings.rasa_host
     if host in ("0.0.0.0", "::", ""):
         host = "localhost"  # a browser cannot connect to the wildcard address
@@ -145,16 +133,14 @@ def serve_in_thread(host: str, port: int, rasa_url: str) -> ThreadingHTTPServer:
 
 
 def main(argv: Optional[list] = None) -> int:
+    settings = load_settings()
     parser = argparse.ArgumentParser(prog="python -m actions.webchat", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=os.environ.get("WEBCHAT_HOST", "").strip() or DEFAULT_HOST,
-                        help="interface to bind (default: WEBCHAT_HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WEBCHAT_PORT", "").strip() or DEFAULT_PORT),
-                        help="port (default: WEBCHAT_PORT or 8080)")
+    parser.add_argument("--host", default=settings.webchat_host, help="interface to bind (default: WEBCHAT_HOST)")
+    parser.add_argument("--port", type=int, default=int(settings.webchat_port), help="port (default: WEBCHAT_PORT)")
     parser.add_argument("--rasa-url", type=check_rasa_url, default=None,
-                        help="Rasa server URL as the browser reaches it (default: WEBCHAT_RASA_URL, "
-                             "else http://RASA_HOST:RASA_PORT)")
+                        help="Rasa server URL as the browser reaches it (default: http://RASA_HOST:RASA_PORT)")
     args = parser.parse_args(argv)
-    rasa_url = args.rasa_url or check_rasa_url(default_rasa_url())
+    rasa_url = args.rasa_url or check_rasa_url(default_rasa_url(settings))
     try:
         server = make_server(args.host, args.port, rasa_url)
     except (FileNotFoundError, OSError) as error:

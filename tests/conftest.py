@@ -96,10 +96,10 @@ class Conversation:
         return self.tracker()["slots"].get(name)
 
 
-def start_stack(settings: Settings, name: str) -> Stack:
+def start_stack(settings: Settings, name: str, webchat: bool = False) -> Stack:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make model` (make test does)")
-    return Stack(settings, model=MODEL, log_dir=ARTIFACTS / "logs" / name).start()
+    return Stack(settings, model=MODEL, log_dir=ARTIFACTS / "logs" / name, webchat=webchat).start()
 
 
 @pytest.fixture(scope="session")

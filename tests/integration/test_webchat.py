@@ -8,8 +8,6 @@ A screenshot goes to tests/artifacts/webchat.png.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,43 +55,18 @@ def web_port() -> str:
 
 @pytest.fixture(scope="module")
 def webchat_stack(tmp_path_factory, web_port):
-    """A stack whose Rasa server allows the origin the test page is served from."""
+    """The stack as `sga run` starts it, page server included, on free ports; Rasa allows the page's origin."""
     _require_browser_tools()
-    settings = stack_settings(tmp_path_factory.mktemp("webchat"), rasa_cors=f"http://localhost:{web_port}")
-    with pytest.MonkeyPatch.context() as env:
-        # The action server reads the outcome log's location from its environment; make sure it
-        # gets this stack's (harmless once Stack passes them itself).
-        env.setenv("DATABASE_URL", settings.database_url)
-        env.setenv("OUTCOME_SPOOL_DIR", settings.spool_dir)
-        env.setenv("CONVERSATION_HASH_SALT", settings.conversation_salt)
-        running = start_stack(settings, "webchat")
+    settings = stack_settings(tmp_path_factory.mktemp("webchat"), rasa_cors=f"http://localhost:{web_port}",
+                              webchat_port=web_port)
+    running = start_stack(settings, "webchat", webchat=True)
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="module")
 def web_url(webchat_stack, web_port):
-    """`python -m actions.webchat`, started the way `sga run` starts it."""
-    log = open(ARTIFACTS / "logs" / "webchat" / "webchat.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "actions.webchat", "--host", "127.0.0.1", "--port", web_port,
-                                "--rasa-url", webchat_stack.rasa_url], cwd=PROJECT_ROOT, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://localhost:{web_port}/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"python -m actions.webchat did not serve {url}; see {log.name}")
-        time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    return f"http://localhost:{web_port}/"
 
 
 @pytest.fixture(scope="module")
