@@ -94,7 +94,7 @@ def test_checklist_on_postgres_with_redis_lock_store(production_stack):
 def test_why_back_question_and_emergency_mid_checklist(stack):
     conversation = Conversation(stack)
     start(conversation, "recognition", "kent_medway")
-    first_question = conversation.text
+    assert "question 1 of" in conversation.text
     conversation.say("why is this asked?")
     assert "Why this is asked" in conversation.text and "Kent and Medway 2.4.1" in conversation.text
     conversation.say("yep")
@@ -109,7 +109,6 @@ def test_why_back_question_and_emergency_mid_checklist(stack):
     conversation.say("a child is in immediate danger right now")
     assert "999" in conversation.replies[0]["text"]
     assert "question 2 of" in conversation.text
-    assert first_question
 
 
 def test_stop_asks_to_confirm_and_saves_nothing(stack):

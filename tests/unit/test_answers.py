@@ -12,7 +12,7 @@ def test_every_answer_cites_partnership_procedure_and_section():
             for doc in data.sources_for(topic_id, partnership):
                 entry = doc.entries[topic_id]
                 assert entry.short in reply.text, (topic_id, partnership)
-                assert f"Source: " in reply.text and entry.section in reply.text
+                assert "Source: " in reply.text and entry.section in reply.text
 
 
 def test_local_topic_uses_only_the_users_partnership():

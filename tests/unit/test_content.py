@@ -1,5 +1,4 @@
 """The procedure content: valid, complete against the contract, and honest about its sources."""
-from pathlib import Path
 
 import pytest
 import yaml

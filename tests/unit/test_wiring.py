@@ -1,5 +1,4 @@
 """Domain, rules and NLU data stay in step with the content catalogue."""
-from pathlib import Path
 
 import yaml
 
