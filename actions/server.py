@@ -1,7 +1,9 @@
 """The action server: rasa-sdk's Sanic app, with the checks rasa-sdk 3.6 leaves out.
 
 - Rasa sends the endpoint token as `?token=...`; rasa-sdk does not check it, so this server refuses
-  calls without the configured token (401).
+  every call without the configured token (401), whatever the path (Sanic also routes `/webhook/`
+  to `/webhook`), except the health check.
+- Unknown paths and wrong methods get a plain 404 or 405, never a traceback.
 - Malformed or non-object JSON gets a 400, never a 500.
 - Errors are logged without echoing the request body (it holds the conversation).
 """
@@ -14,12 +16,13 @@ import logging
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
+from sanic.exceptions import SanicException
 
 from actions.settings import load_settings
 
 logger = logging.getLogger(__name__)
 ACTIONS_PACKAGE = "actions.dialogue"
-PROTECTED_PATHS = ("/webhook", "/actions")
+PUBLIC_PATHS = frozenset({"/health"})
 
 
 def build_app(token: str):
@@ -29,7 +32,7 @@ def build_app(token: str):
 
     @app.middleware("request")
     async def check_request(request):
-        if request.path not in PROTECTED_PATHS:
+        if _normal_path(request.path) in PUBLIC_PATHS:
             return None
         given = request.args.get("token", "")
         if not hmac.compare_digest(given.encode(), token.encode()):
@@ -43,12 +46,25 @@ def build_app(token: str):
                 return response.json({"error": "body must be an action call object"}, status=400)
         return None
 
+    @app.exception(SanicException)
+    async def on_http_error(request, exception):
+        status = getattr(exception, "status_code", 500) or 500
+        if status >= 500:
+            logger.error("action server error on %s", _normal_path(request.path), exc_info=exception)
+            return response.json({"error": "internal error in the action server"}, status=500)
+        return response.json({"error": "not found" if status == 404 else "request refused"}, status=status)
+
     @app.exception(Exception)
     async def on_error(request, exception):
         logger.error("action server error on %s", request.path, exc_info=exception)
         return response.json({"error": "internal error in the action server"}, status=500)
 
     return app
+
+
+def _normal_path(path: str) -> str:
+    """`/webhook`, `/webhook/` and `//webhook` are one route to Sanic: compare them as one."""
+    return "/" + "/".join(part for part in path.split("/") if part)
 
 
 def main() -> None:
