@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt scripts/find-python310.sh
 
 # The project's own spaCy pipeline (blank English + lookup lemmatizer; nothing downloaded).
 $(SPACY): $(STAMP)
-	$(PY) -m actions.nlp
+	$(PY) -m sga_tools.nlp
 
 setup: $(STAMP) $(SPACY)
 
@@ -68,7 +68,7 @@ bench: model
 	$(PY) -m tests.bench
 
 lock: setup
-	@{ sed -n '1,2p' requirements/constraints.txt; $(PY) -m pip freeze --exclude-editable | sort; } > requirements/constraints.new
+	@{ sed -n '1,2p' requirements/constraints.txt; $(PY) -m pip freeze --exclude-editable | sort -f; } > requirements/constraints.new
 	@mv requirements/constraints.new requirements/constraints.txt; echo "requirements/constraints.txt refreshed"
 
 clean:

@@ -18,10 +18,10 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 from sanic.exceptions import SanicException
 
-from actions.settings import load_settings
+from sga.settings import load_settings
 
 logger = logging.getLogger(__name__)
-ACTIONS_PACKAGE = "actions.dialogue"
+ACTIONS_PACKAGE = "actions"
 PUBLIC_PATHS = frozenset({"/health"})
 
 

@@ -8,9 +8,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from actions.outcomes.migrate import VERSION_TABLE, include_object
-from actions.outcomes.models import Base
-from actions.settings import load_settings
+from sga.outcomes.migrate import VERSION_TABLE, include_object
+from sga.outcomes.models import Base
+from sga.settings import load_settings
 
 config = context.config
 if config.config_file_name is not None:  # run from alembic.ini; `migrate.upgrade` leaves logging alone

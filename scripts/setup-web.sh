@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the web chat widget into web/dist/ (served by `python -m actions.webchat`).
+# Build the web chat widget into web/dist/ (served by `python -m sga_tools.webchat`).
 #
 #   scripts/setup-web.sh            npm ci (only when package-lock.json changed) and build (only when
 #                                   the sources changed); about a second when nothing changed

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from actions.runner import Stack
+from sga_tools.runner import Stack
 from tests.conftest import MODEL, Conversation, stack_settings
 
 QUESTIONS = [

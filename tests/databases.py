@@ -83,7 +83,7 @@ def empty_database(backend: str, directory: Path) -> Iterator[str]:
 
 @contextmanager
 def migrated_database(backend: str, directory: Path) -> Iterator[str]:
-    from actions.outcomes.migrate import upgrade
+    from sga.outcomes.migrate import upgrade
 
     with empty_database(backend, directory) as url:
         upgrade(url)

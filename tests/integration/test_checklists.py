@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from actions.checklists import checklists
+from sga.checklists import checklists
 from tests.conftest import Conversation
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ CASES = [
 
 
 def export(stack, *args):
-    result = subprocess.run([sys.executable, "-m", "actions.cli", "export", "--url", stack.settings.database_url,
+    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "export", "--url", stack.settings.database_url,
                              "--format", "json", *args], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -85,7 +85,7 @@ def test_checklist_completes_with_the_outcome_the_procedure_implies(stack, kind,
 
 def test_checklist_on_postgres_with_redis_lock_store(production_stack):
     record = run_checklist(production_stack, "recognition", "kent_medway", "Yes", "may_pose_risk")
-    result = subprocess.run([sys.executable, "-m", "actions.cli", "verify", "--url",
+    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "verify", "--url",
                              production_stack.settings.database_url], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert record["reference"] in {r["reference"] for r in export(production_stack)}
@@ -141,7 +141,7 @@ def test_identifying_case_references_are_refused(stack, bad):
 
 
 def test_training_scenario_debrief_and_nothing_logged(stack):
-    from actions.scenarios import scenarios
+    from sga.scenarios import scenarios
 
     scenario = scenarios()["young_person_returning_to_school"]
     checklist = CHECKLISTS[scenario.checklist]

@@ -2,7 +2,7 @@
 import pytest
 import yaml
 
-from actions.content import PARTNERSHIPS, content
+from sga.content import PARTNERSHIPS, content
 from tests.conftest import CONTRACT_PATH, Conversation
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.runner import rasa_env
-from actions.settings import PROJECT_ROOT, Settings
+from sga_tools.runner import rasa_env
+from sga.settings import PROJECT_ROOT, Settings
 from tests.conftest import MODEL
 
 pytestmark = pytest.mark.integration

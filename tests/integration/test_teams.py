@@ -26,7 +26,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from actions.channels.teams import (NOT_CONFIGURED, TeamsInput, payload_from_value, to_teams_markdown)
+from rasa_addons.channels.teams import (NOT_CONFIGURED, TeamsInput, payload_from_value, to_teams_markdown)
 from tests.conftest import stack_settings, start_stack
 
 APP_ID = "6f1c3c5e-2b7a-4d38-9a0e-3d5c8b1f2a47"

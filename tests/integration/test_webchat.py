@@ -2,7 +2,7 @@
 
 Debian's chromium (/usr/bin/chromium) driven by Playwright for Python; no browser is ever downloaded
 (`scripts/setup-web.sh --browser` installs chromium). The page is served by `python -m
-actions.webchat` on a free port, and the Rasa server of this module allows that page's origin.
+sga_tools.webchat` on a free port, and the Rasa server of this module allows that page's origin.
 A screenshot goes to tests/artifacts/webchat.png.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from actions.settings import PROJECT_ROOT
+from sga.settings import PROJECT_ROOT
 from tests.conftest import ARTIFACTS, free_port, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def test_server_serves_only_the_widget_and_its_config(web_url, webchat_stack):
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and webchat_stack.rasa_url in csp
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    assert requests.get(web_url + "../actions/settings.py", timeout=5).status_code == 404
+    assert requests.get(web_url + "../sga/settings.py", timeout=5).status_code == 404
     assert requests.get(web_url + "src/", timeout=5).status_code == 404
     assert requests.post(web_url, data="x", timeout=5).status_code == 405
 
@@ -147,7 +147,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     except AssertionError as error:
         pytest.fail("no bot reply reached the browser over socket.io. With session_persistence, Rasa 3.6's "
                     "own socketio channel loses every reply on python-socketio >= 5.10 (RasaHQ/rasa #13027): "
-                    "bot/credentials.yml must use actions.channels.socketio.SocketIOInput (or pin python-socketio<5.10). "
+                    "bot/credentials.yml must use rasa_addons.channels.socketio.SocketIOInput (or pin python-socketio<5.10). "
                     f"Logs: {ARTIFACTS / 'logs' / 'webchat'}\n{error}")
     expect(log).to_contain_text("Level 3")
     citation = page.locator(".sga-citation").filter(has_text="West Midlands procedure 2.14").first

@@ -1,6 +1,6 @@
 """Wording rules for answers, checked on the real content."""
-from actions import answers
-from actions.content import content
+from sga import answers
+from sga.content import content
 
 data = content()
 

@@ -7,7 +7,7 @@ from typing import Dict
 
 import pytest
 
-from actions.checklists import (
+from sga.checklists import (
     ANSWER_LABELS,
     NO,
     NOT_APPLICABLE,
@@ -18,7 +18,7 @@ from actions.checklists import (
     load_checklists,
     new_state,
 )
-from actions.content import PARTNERSHIPS
+from sga.content import PARTNERSHIPS
 
 KM, WM = "kent_medway", "west_midlands"
 KINDS = ("recognition", "risk_assessment", "disclosure")

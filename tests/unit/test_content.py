@@ -4,7 +4,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from actions.content import PARTNERSHIPS, load_content, PROCEDURES_DIR
+from sga.content import PARTNERSHIPS, load_content, PROCEDURES_DIR
 from tests.conftest import CONTRACT_PATH
 
 CONTRACT = CONTRACT_PATH

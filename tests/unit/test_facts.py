@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from actions import answers
-from actions.content import content
+from sga import answers
+from sga.content import content
 
 DATA = content()
 

@@ -10,11 +10,11 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from actions.cli import main as sga
-from actions.outcomes import OutcomeDraft, OutcomeStore
-from actions.outcomes.draft import RECORD_COLUMNS
+from sga_tools.cli import main as sga
+from sga.outcomes import OutcomeDraft, OutcomeStore
+from sga.outcomes.draft import RECORD_COLUMNS
 from tests.databases import empty_database, require_postgres, unreachable_url
-from actions.settings import PROJECT_ROOT
+from sga.settings import PROJECT_ROOT
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -162,7 +162,7 @@ def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrate
     env = {**os.environ, "DATABASE_URL": migrated_url, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool")}
 
     def run(*argv):
-        return subprocess.run([sys.executable, "-m", "actions.cli", *argv], cwd=tmp_path, env=env,
+        return subprocess.run([sys.executable, "-m", "sga_tools.cli", *argv], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120)
 
     verified = run("verify")

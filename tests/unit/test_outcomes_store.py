@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 
-from actions.outcomes import CaseReferenceRefused, OutcomeDraft, OutcomeSchemaMissing, OutcomeStore
-from actions.outcomes.migrate import VERSION_TABLE, alembic_config, include_object
-from actions.outcomes.models import GENESIS_HASH, AuditEvent, Base
+from sga.outcomes import CaseReferenceRefused, OutcomeDraft, OutcomeSchemaMissing, OutcomeStore
+from sga.outcomes.migrate import VERSION_TABLE, alembic_config, include_object
+from sga.outcomes.models import GENESIS_HASH, AuditEvent, Base
 from tests.databases import migrated_database, require_postgres, unreachable_url
 
 Database = namedtuple("Database", "backend url unreachable_url")
@@ -148,8 +148,8 @@ def test_editing_an_audit_event_is_detected(store, database):
 
 
 def test_rewriting_a_record_and_recomputing_its_event_still_breaks_the_chain(store, database):
-    from actions.outcomes.chain import event_hash
-    from actions.outcomes.draft import payload_hash
+    from sga.outcomes.chain import event_hash
+    from sga.outcomes.draft import payload_hash
 
     drafts = [make_draft() for _ in range(3)]
     for draft in drafts:

@@ -1,8 +1,8 @@
 """Training scenarios: content matches its checklist, and the model answers give a sensible outcome."""
 import pytest
 
-from actions.checklists import checklists, handle, new_state
-from actions.scenarios import debrief, load_scenarios, scenarios
+from sga.checklists import checklists, handle, new_state
+from sga.scenarios import debrief, load_scenarios, scenarios
 
 EXPECTED_MODEL_OUTCOMES = {
     "new_partner_caution": "may_pose_risk",

@@ -1,7 +1,7 @@
 """The search fallback: relevant sections for real questions, nothing for unrelated ones."""
 import pytest
 
-from actions.search import index
+from sga.search import index
 
 
 @pytest.mark.parametrize("question,expected", [

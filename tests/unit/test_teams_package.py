@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from PIL import Image
 
-from actions.channels import teams_package
-from actions.channels.teams_package import PackageConfig, build_manifest, validate_manifest
+from rasa_addons.channels import teams_package
+from sga_tools.teams_package import PackageConfig, build_manifest, validate_manifest
 
 APP_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 GOOD_ENV = {

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from actions.settings import PROJECT_ROOT
+from sga.settings import PROJECT_ROOT
 
 CSS = (PROJECT_ROOT / "web" / "src" / "widget.css").read_text()
 PALETTE = dict(re.findall(r"--sga-([a-z-]+):\s*(#[0-9a-fA-F]{6})\b", CSS))

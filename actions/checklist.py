@@ -1,0 +1,231 @@
+"""The checklist form and its interruptions: Rasa wiring around the engine in sga/checklists/.
+
+The form (`checklist_form`, one slot `checklist_step`) accepts only messages that answer the current
+stage; everything else (an emergency, a guidance question, why / go back / stop, another place) is
+not extracted into the slot, so the form rejects it and a rule in data/rules/checklists.yml handles
+it before the form asks its question again.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import latest_entities, latest_intent, latest_text, send
+from sga.answers import Reply
+from sga.checklists import engine, prompts
+from sga.checklists.engine import ChecklistState, Context, Exercise, Heard
+from sga.checklists.model import checklists
+from sga.settings import load_settings
+
+logger = logging.getLogger(__name__)
+STATE, STEP, FORM = "checklist_state", "checklist_step", "checklist_form"
+MAX_TEXT = 2000
+
+
+@functools.lru_cache(maxsize=1)
+def outcome_store():
+    from sga.outcomes import OutcomeStore
+
+    settings = load_settings()
+    return OutcomeStore(settings.database_url, settings.spool_dir)
+
+
+def context(tracker: Tracker) -> Context:
+    return Context(partnership=tracker.get_slot("partnership"), role=tracker.get_slot("role"))
+
+
+def current_state(tracker: Tracker) -> Optional[ChecklistState]:
+    return ChecklistState.from_slot(tracker.get_slot(STATE))
+
+
+def running(tracker: Tracker) -> Optional[ChecklistState]:
+    """The checklist in progress, if the form is active."""
+    return current_state(tracker) if (tracker.active_loop or {}).get("name") == FORM else None
+
+
+def state_events(state: ChecklistState) -> List[EventType]:
+    return [SlotSet(STATE, state.to_slot())]
+
+
+class ActionStartChecklist(Action):
+    def name(self) -> Text:
+        return "action_start_checklist"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        # From this message only: a checklist named in an earlier question must not carry over.
+        kind = latest_entities(tracker).get("checklist")
+        state = running(tracker)
+        if state is not None:
+            if state.stage is engine.Stage.KIND and kind in checklists():
+                turn = engine.handle(state, Heard("start_checklist", {"checklist": kind}), context(tracker))
+                for message in turn.say:
+                    send(dispatcher, Reply(message))
+                return state_events(turn.state)
+            title = state.checklist.title if state.kind else "checklist"
+            send(dispatcher, Reply(f"You're in the middle of the {title}. Finish it, or say “stop” "
+                                   "first if you want to start something else."))
+            return []
+        state = engine.start(kind, context(tracker))
+        if state.kind:
+            send(dispatcher, Reply(state.checklist.intro))
+        return [*state_events(state), SlotSet(STEP, None)]
+
+
+class ActionStartScenario(Action):
+    """A training exercise: choose a fictional case, then its checklist runs in the form."""
+
+    def name(self) -> Text:
+        return "action_start_scenario"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        from sga.scenarios import scenarios
+
+        if running(tracker) is not None:
+            send(dispatcher, Reply("Finish or stop the checklist in progress first (say “stop”), "
+                                   "then start the exercise."))
+            return []
+        scenario = scenarios().get(latest_entities(tracker).get("scenario") or "")
+        if scenario is None:
+            send(dispatcher, Reply(
+                "Which training scenario? Each is a fictional case; at the end your answers are compared "
+                "with model answers. Exercises are not written to the outcome log.",
+                [{"title": s.title, "payload": f'/start_scenario{{"scenario":"{s.id}"}}'}
+                 for s in scenarios().values()]))
+            return []
+        exercise = Exercise(scenario=scenario.id, partnership=scenario.partnership)
+        state = engine.start(scenario.checklist, context(tracker), exercise=exercise)
+        send(dispatcher, Reply(f"{scenario.title}\n\n{scenario.narrative}\n\nAnswer as you would for this case."))
+        return [*state_events(state), SlotSet(STEP, None), FollowupAction(FORM)]
+
+
+class ActionAskChecklistStep(Action):
+    def name(self) -> Text:
+        return "action_ask_checklist_step"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = current_state(tracker) or engine.start(None, context(tracker))
+        if state.stage is not engine.Stage.CONFIRM_STOP:
+            engine.advance(state, context(tracker))  # the partnership or role may have changed meanwhile
+        send(dispatcher, prompts.prompt(state, context(tracker)))
+        return state_events(state)
+
+
+class ValidateChecklistForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_checklist_form"
+
+    async def validate_checklist_step(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        state = current_state(tracker)
+        if state is None:
+            return {STEP: "stopped"}
+        heard = Heard(latest_intent(tracker), latest_entities(tracker), latest_text(tracker)[:MAX_TEXT])
+        turn = engine.handle(state, heard, context(tracker))
+        for message in turn.say:
+            send(dispatcher, Reply(message))
+        slots: Dict[Text, Any] = {STATE: turn.state.to_slot(), STEP: turn.finished}
+        return slots
+
+
+class ActionChecklistWhy(Action):
+    def name(self) -> Text:
+        return "action_checklist_why"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = current_state(tracker)
+        if state is not None:
+            send(dispatcher, Reply(prompts.why(state, context(tracker))))
+        return []
+
+
+class ActionChecklistBack(Action):
+    def name(self) -> Text:
+        return "action_checklist_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = current_state(tracker)
+        if state is None:
+            return []
+        turn = engine.go_back(state, context(tracker))
+        for message in turn.say:
+            send(dispatcher, Reply(message))
+        return [*state_events(turn.state), *([SlotSet("role", None)] if turn.clear_role else [])]
+
+
+class ActionChecklistStop(Action):
+    def name(self) -> Text:
+        return "action_checklist_stop"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = current_state(tracker)
+        return state_events(engine.request_stop(state)) if state is not None else []
+
+
+class ActionFinishChecklist(Action):
+    def name(self) -> Text:
+        return "action_finish_checklist"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        state = current_state(tracker)
+        finished = tracker.get_slot(STEP)
+        reset: List[EventType] = [SlotSet(STATE, None), SlotSet(STEP, None)]
+        if state is not None and state.exercise is not None and finished == "done":
+            from sga.scenarios import debrief
+
+            send(dispatcher, Reply(debrief(state)))
+            return reset
+        if state is None or finished != "done":
+            send(dispatcher, Reply("Checklist stopped. Nothing from it was saved, and nothing already "
+                                   "in the outcome log was changed. Ask me anything, or start another checklist."))
+            return reset
+        ctx, channel = context(tracker), tracker.get_latest_input_channel()
+        problems = engine.problems_before_saving(state, ctx, channel)
+        if problems:
+            logger.warning("refused to save a checklist: %s", "; ".join(problems))
+            send(dispatcher, Reply("I can't save this checklist: it is not complete. Nothing was written "
+                                   "to the outcome log. Please start the checklist again."))
+            return reset
+        # The store blocks (and may wait for a database that is down): keep it off the event loop.
+        try:
+            message = await asyncio.get_running_loop().run_in_executor(
+                None, self._save, state, ctx, channel, tracker.sender_id)
+        except Exception:  # the store spools before it raises, so say what happened rather than crash
+            logger.exception("outcome could not be written to the outcome log")
+            message = ("I could not write this outcome to the outcome log because of a problem on the server. "
+                       "It has been kept on the server for an administrator to recover (sga spool flush), "
+                       "but please record the outcome and your reasons in the case file now.")
+        send(dispatcher, Reply(message))
+        return reset
+
+    @staticmethod
+    def _save(state: ChecklistState, ctx: Context, channel: str, sender_id: str) -> str:
+        from sga.outcomes import OutcomeDraft
+
+        checklist = state.checklist
+        partnership = engine.partnership_of(state, ctx)
+        assert partnership is not None
+        answers = engine.answers_for(state, ctx)
+        result = checklist.evaluate(answers, partnership)
+        draft = OutcomeDraft.new(
+            checklist_kind=checklist.kind,
+            content_version=checklist.version,
+            partnership=partnership,
+            channel=channel,
+            practitioner_role=ctx.role,
+            case_reference=state.case_reference,
+            answers=answers,
+            outcome=result.outcome,
+            outcome_summary=result.summary,
+            next_steps=result.next_steps,
+            rationale=checklist.rationale(answers, partnership),
+            sender_id=sender_id,
+            salt=load_settings().conversation_salt,
+        )
+        saved = outcome_store().save(draft)
+        return prompts.saved_message(saved.reference, saved.stored, result.next_steps, partnership)

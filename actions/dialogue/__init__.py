@@ -1,1 +1,0 @@
-"""Rasa custom actions: thin adapters from the dialogue to the engines."""

@@ -1,0 +1,39 @@
+"""Global slot validation: values that arrive from crafted payloads or stray entities are checked
+before any action uses them (Rasa runs `action_validate_slot_mappings` after every user message)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Text
+
+from rasa_sdk import Tracker, ValidationAction
+from rasa_sdk.executor import CollectingDispatcher
+
+from sga.content import PARTNERSHIPS
+from sga.outcomes import PRACTITIONER_ROLES
+
+
+class ValidateSlotMappings(ValidationAction):
+    def name(self) -> Text:
+        return "action_validate_slot_mappings"
+
+    def validate_partnership(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        if value in PARTNERSHIPS:
+            return {"partnership": value}
+        # Keep the partnership the user already chose rather than replacing it with nonsense.
+        previous = _value_before_latest_message(tracker, "partnership")
+        dispatcher.utter_message(text="I only know the Kent and Medway and West Midlands procedures.")
+        return {"partnership": previous}
+
+    def validate_role(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        return {"role": value if value in PRACTITIONER_ROLES else None}
+
+
+def _value_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    seen_user_message = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user_message = True
+        elif seen_user_message and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None

@@ -1,0 +1,80 @@
+"""Follow-up questions in context: a facet ("timescales?", "who decides?") asked without naming its
+topic is resolved against the scheme the user names or the scheme of the last answered topic.
+
+The mapping is content (procedures/facets.yml); this module only looks it up.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+from pydantic import Field, root_validator
+
+from sga.content import PROCEDURES_DIR, Strict, content
+
+FACETS_FILE = PROCEDURES_DIR / "facets.yml"
+# The NLU's follow-up intents, and the facet each asks about.
+FACET_INTENTS = {
+    "ask_timescales": "timescales",
+    "ask_who_decides": "who_decides",
+    "ask_who_is_told": "who_is_told",
+    "ask_sharing_onward": "sharing_onward",
+    "ask_contact_only": "contact_only",
+}
+
+
+class Scheme(Strict):
+    name: str
+    topic_prefixes: List[str]
+    answers: Dict[str, str] = Field(default_factory=dict)
+
+
+class Facets(Strict):
+    facets: Dict[str, str]
+    schemes: Dict[str, Scheme]
+
+    @root_validator(skip_on_failure=True)
+    def _known(cls, values: Dict[str, object]) -> Dict[str, object]:
+        facets = values["facets"]
+        topics = content().topics
+        for key, scheme in values["schemes"].items():  # type: ignore[union-attr]
+            for facet, topic_id in scheme.answers.items():
+                if facet not in facets:  # type: ignore[operator]
+                    raise ValueError(f"{key}: unknown facet {facet}")
+                if topic_id not in topics:
+                    raise ValueError(f"{key}: unknown topic {topic_id}")
+        return values
+
+    def scheme_of(self, topic_id: Optional[str]) -> Optional[str]:
+        if not topic_id:
+            return None
+        return next((key for key, scheme in self.schemes.items()
+                     if any(topic_id.startswith(prefix) for prefix in scheme.topic_prefixes)), None)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    facet: str
+    scheme: Optional[str]  # None: no scheme named and none in context
+    topic_id: Optional[str]  # None: the scheme's content does not cover the facet
+
+
+def load_facets(path: Path = FACETS_FILE) -> Facets:
+    return Facets(**yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=1)
+def facets() -> Facets:
+    assert set(FACET_INTENTS.values()) == set(load_facets().facets), "facet intents and content disagree"
+    return load_facets()
+
+
+def resolve(intent: str, named_scheme: Optional[str], last_topic: Optional[str]) -> Resolution:
+    data = facets()
+    facet = FACET_INTENTS[intent]
+    scheme = named_scheme if named_scheme in data.schemes else data.scheme_of(last_topic)
+    topic_id = data.schemes[scheme].answers.get(facet) if scheme else None
+    return Resolution(facet, scheme, topic_id)

@@ -1,0 +1,206 @@
+"""Starting the assistant: the action server and the Rasa server, wired from settings.
+
+`sga run` (called by `make run`) and the integration tests both use `Stack`, so what is tested is
+what runs. Both servers bind to 127.0.0.1 unless configured otherwise, and the Rasa HTTP API is
+always protected by a token (a random one is made for the run when `.env` sets none).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from sga.settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
+
+BIN_DIR = Path(sys.executable).parent
+MODELS_DIR = PROJECT_ROOT / "models"
+
+
+def rasa_env(settings: Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(settings.environment())
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("SQL_POOL_SIZE", "5")
+    env.setdefault("SQL_MAX_OVERFLOW", "10")
+    return env
+
+
+def with_tokens(settings: Settings) -> Settings:
+    """Fill in random tokens for this run where the settings have none."""
+    return replace(
+        settings,
+        action_server_token=settings.action_server_token or secrets.token_urlsafe(24),
+        rasa_auth_token=settings.rasa_auth_token or secrets.token_urlsafe(24),
+    )
+
+
+def wait_for(url: str, timeout: float, process: subprocess.Popen, log: Optional[Path] = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    model: Path = MODELS_DIR
+    log_dir: Optional[Path] = None
+    webchat: bool = False
+    processes: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def webchat_url(self) -> str:
+        return f"http://{self.settings.webchat_host}:{self.settings.webchat_port}/"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.settings.rasa_host}:{self.settings.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.settings.action_server_host}:{self.settings.action_server_port}"
+
+    def _spawn(self, args: List[str], name: str) -> subprocess.Popen:
+        out = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")
+        process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=rasa_env(self.settings), stdout=out,
+                                   stderr=subprocess.STDOUT if out else None, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def start(self, timeout: float = 240) -> "Stack":
+        from sga.outcomes.migrate import upgrade
+
+        VAR_DIR.mkdir(exist_ok=True)
+        upgrade(self.settings.database_url)
+        s = self.settings
+        actions = self._spawn([sys.executable, "-m", "actions.server"], "actions")
+        rasa = self._spawn([
+            str(BIN_DIR / "rasa"), "run", "--model", str(self.model),
+            "--endpoints", s.rasa_endpoints, "--credentials", "bot/credentials.yml",
+            "--enable-api", f"--auth-token={s.rasa_auth_token}", "--cors", *s.rasa_cors.split(),
+            "--interface", s.rasa_host, "--port", s.rasa_port,
+        ], "rasa")
+        webchat = None
+        if self.webchat:
+            webchat = self._spawn([sys.executable, "-m", "sga_tools.webchat", "--host", s.webchat_host,
+                                   "--port", s.webchat_port, "--rasa-url", self.rasa_url], "webchat")
+        try:
+            wait_for(f"{self.action_url}/health", 60, actions, self._log("actions"))
+            if webchat:
+                wait_for(self.webchat_url, 30, webchat, self._log("webchat"))
+            wait_for(f"{self.rasa_url}/status?token={s.rasa_auth_token}", timeout, rasa, self._log("rasa"))
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _log(self, name: str) -> Optional[Path]:
+        return self.log_dir / f"{name}.log" if self.log_dir else None
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def run(args) -> int:
+    settings = with_tokens(load_settings())
+    stack = Stack(settings, webchat=True)
+    print("Starting the action server, the Rasa server and the web chat page (about a minute)...", flush=True)
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as error:
+        print(f"error: the assistant did not start: {error}", file=sys.stderr)
+        return 1
+    s = settings
+    print(f"""
+The safeguarding guidance assistant is running.
+  Web chat: {stack.webchat_url}
+  REST:     curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"a","message":"what are the MAPPA levels?"}}'
+  Tracker:  curl -s '{stack.rasa_url}/conversations/a/tracker?token={s.rasa_auth_token}'
+  Shell:    in another terminal, .venv/bin/sga shell   (type messages, /stop to quit)
+  Teams webhook: {stack.rasa_url}/webhooks/teams/webhook ({"on" if s.teams_app_id else "off: set TEAMS_APP_ID, see docs/teams.md"})
+  Outcome log: {s.database_url}   Conversations: {s.tracker_store_url}
+Press Ctrl-C to stop.""", flush=True)
+    # Handle both explicitly: a shell that starts `make run` in the background ignores SIGINT for it.
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    while not stopping and all(p.poll() is None for p in stack.processes):
+        time.sleep(0.5)
+    died = [p for p in stack.processes if p.poll() is not None]
+    for process in died:
+        print(f"error: {' '.join(process.args[1:3])} stopped unexpectedly (exit {process.returncode}); "
+              "its messages are above", file=sys.stderr)
+    print("\nStopping...", flush=True)
+    stack.stop()
+    return 1 if died and not stopping else 0
+
+
+def shell(args) -> int:
+    """A terminal conversation with the running assistant, through its REST channel."""
+    import json
+
+    settings = load_settings()
+    url = f"http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook"
+    sender = "shell-" + secrets.token_hex(4)
+    print(f"Talking to {url} as {sender}. Type /stop to quit.")
+    while True:
+        try:
+            message = input("you> ").strip()
+        except EOFError:
+            return 0
+        if message == "/stop":
+            return 0
+        request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": message}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                replies = json.load(response)
+        except (urllib.error.URLError, ConnectionError) as error:
+            print(f"error: is the assistant running (make run)? {error}")
+            continue
+        for reply in replies:
+            print("bot>", reply.get("text", ""))
+            for i, button in enumerate(reply.get("buttons") or [], 1):
+                print(f"     [{i}] {button['title']}  ->  {button['payload']}")
+
+
+def register(subparsers) -> None:
+    subparsers.add_parser("run", help="Start the action server and the Rasa server.").set_defaults(handler=run)
+    subparsers.add_parser("shell", help="Chat with the running assistant in the terminal.").set_defaults(handler=shell)
