@@ -59,6 +59,9 @@ class Settings:
     teams_tenant_id: str = _field("TEAMS_TENANT_ID", "")
     teams_openid_config_url: str = _field("TEAMS_OPENID_CONFIG_URL", "")
     teams_token_url: str = _field("TEAMS_TOKEN_URL", "")
+    # `sga teams-package`: "true" lets the bot be added to team channels and group chats as well as
+    # personal chats (every member of a channel or group chat sees its answers). Default off.
+    teams_allow_team_scope: str = _field("TEAMS_ALLOW_TEAM_SCOPE", "false")
 
     def environment(self) -> Dict[str, str]:
         """Every setting as its environment variable: what the servers started by `sga run` get, and

@@ -11,11 +11,16 @@ The package is built from `.env` (see docs/teams.md):
     TEAMS_BOT_FULL_NAME       full name (<= 100 characters)
     TEAMS_VALID_DOMAINS       comma-separated host names the app may open (may be empty)
     TEAMS_APP_VERSION         package version, x.y.z (raise it for every upload)
-    TEAMS_ACCENT_COLOR        background colour of the icon, #RRGGBB
+    TEAMS_ACCENT_COLOR        the app's accent colour in Teams, #RRGGBB
+    TEAMS_ALLOW_TEAM_SCOPE    true: the bot may also be added to team channels and group chats,
+                              where every member sees its answers (default false: personal chats)
 
-The manifest is checked against the required fields of the Teams manifest schema (v1.16) before
-anything is written; the icons are drawn here (PNG written with zlib/struct, no image library).
-Exit status 2 means a setting is missing or invalid, and the message says which.
+The manifest (schema MANIFEST_VERSION) is checked against its required fields and limits before
+anything is written; tests/unit/test_teams_package.py also validates it against Microsoft's own JSON
+schema (npm package @microsoft/app-manifest, installed in web/). The icons are the committed PNG files
+in sga_tools/assets/teams/ (color 192x192, outline 32x32 white on transparent): replace them to
+rebrand, at the same sizes. Exit status 2 means a setting is missing or invalid, and the message
+says which; 1 that the package could not be written.
 """
 from __future__ import annotations
 
@@ -26,19 +31,22 @@ import re
 import struct
 import sys
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from sga.settings import PROJECT_ROOT, load_settings
 
-MANIFEST_VERSION = "1.16"
-MANIFEST_SCHEMA = ("https://developer.microsoft.com/en-us/json-schemas/teams/v1.16/"
+MANIFEST_VERSION = "1.30"
+MANIFEST_SCHEMA = (f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/"
                    "MicrosoftTeams.schema.json")
-DEFAULT_OUTPUT = PROJECT_ROOT / "build" / "teams" / "sga-teams-app.zip"
-BOT_SCOPES = ["personal", "team", "groupchat"]
+PACKAGE_NAME = "sga-teams-app.zip"
+DEFAULT_OUTPUT = PROJECT_ROOT / "build" / "teams" / PACKAGE_NAME
+PERSONAL_SCOPES = ["personal"]
+SHARED_SCOPES = ["team", "groupChat"]  # a channel's or group chat's members all see the answers
+ICONS_DIR = Path(__file__).resolve().parent / "assets" / "teams"
 COLOR_SIZE, OUTLINE_SIZE = 192, 32
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -78,6 +86,11 @@ class PackageConfig:
     valid_domains: List[str] = field(default_factory=list)
     version: str = "1.0.0"
     accent_color: str = "#1F4E79"
+    allow_team_scope: bool = False
+
+    @property
+    def scopes(self) -> List[str]:
+        return PERSONAL_SCOPES + (SHARED_SCOPES if self.allow_team_scope else [])
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "PackageConfig":
@@ -96,6 +109,9 @@ class PackageConfig:
         if missing:
             raise PackageError("missing in .env: " + ", ".join(missing) + " (see docs/teams.md)")
         domains = [d.strip() for d in get("TEAMS_VALID_DOMAINS").split(",") if d.strip()]
+        team_scope = get("TEAMS_ALLOW_TEAM_SCOPE").lower()
+        if team_scope not in TRUE | FALSE:
+            raise PackageError(f"TEAMS_ALLOW_TEAM_SCOPE {team_scope!r} must be true or false")
         return cls(
             app_id=app_id.lower(),
             developer_name=required["TEAMS_DEVELOPER_NAME"],
@@ -107,6 +123,7 @@ class PackageConfig:
             valid_domains=domains,
             version=get("TEAMS_APP_VERSION", cls.version),
             accent_color=get("TEAMS_ACCENT_COLOR", cls.accent_color),
+            allow_team_scope=team_scope in TRUE,
         )
 
 
@@ -130,11 +147,11 @@ def build_manifest(config: PackageConfig) -> Dict[str, Any]:
         "accentColor": config.accent_color.upper(),
         "bots": [{
             "botId": config.app_id,
-            "scopes": list(BOT_SCOPES),
+            "scopes": config.scopes,
             "supportsFiles": False,
             "isNotificationOnly": False,
             "commandLists": [{
-                "scopes": list(BOT_SCOPES),
+                "scopes": config.scopes,
                 "commands": [{"title": t, "description": d} for t, d in COMMANDS],
             }],
         }],
@@ -193,8 +210,9 @@ def validate_manifest(manifest: Mapping[str, Any]) -> List[str]:
         if not isinstance(bot.get("botId"), str) or not GUID.match(bot["botId"]):
             errors.append("bots[0].botId must be a GUID")
         scopes = bot.get("scopes")
-        if not isinstance(scopes, list) or not scopes or not set(scopes) <= set(BOT_SCOPES):
-            errors.append(f"bots[0].scopes must be a non-empty subset of {BOT_SCOPES}")
+        allowed = PERSONAL_SCOPES + SHARED_SCOPES
+        if not isinstance(scopes, list) or not scopes or not set(scopes) <= set(allowed):
+            errors.append(f"bots[0].scopes must be a non-empty subset of {allowed}")
     domains = manifest.get("validDomains")
     if not isinstance(domains, list):
         errors.append("validDomains must be a list (it may be empty)")
@@ -207,90 +225,28 @@ def validate_manifest(manifest: Mapping[str, Any]) -> List[str]:
 
 # --- icons ------------------------------------------------------------------------------------------
 
-Pixel = Tuple[int, int, int, int]
-
-
-def png_bytes(width: int, height: int, pixel: Callable[[int, int], Pixel]) -> bytes:
-    """An 8-bit RGBA PNG, written with zlib and struct."""
-    rows = []
-    for y in range(height):
-        row = bytearray(b"\x00")  # filter type 0 (None)
-        for x in range(width):
-            row.extend(pixel(x, y))
-        rows.append(bytes(row))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
-
-
 def png_size(data: bytes) -> Tuple[int, int]:
+    """Width and height from a PNG's header (a cheap check that a file is the PNG Teams expects)."""
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
         raise ValueError("not a PNG")
-    return struct.unpack(">II", data[16:24])
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
-def _in_shield(u: float, v: float, box: Tuple[float, float, float, float], inset: float = 0.0) -> bool:
-    """A shield: straight sides, then an elliptical bottom to a point, in a box of unit coordinates."""
-    x0, y0, x1, y1 = box
-    left, right, top, bottom = x0 + inset, x1 - inset, y0 + inset, y1 - inset * 1.4
-    middle = y0 + (y1 - y0) * 0.45
-    if not (left <= u <= right and top <= v <= bottom):
-        return False
-    if v <= middle:
-        return True
-    half = (right - left) / 2
-    depth = (v - middle) / (bottom - middle)
-    return abs(u - (left + right) / 2) <= half * max(0.0, 1 - depth * depth) ** 0.5
-
-
-def _near_segment(u: float, v: float, a: Tuple[float, float], b: Tuple[float, float], width: float) -> bool:
-    (ax, ay), (bx, by) = a, b
-    dx, dy = bx - ax, by - ay
-    t = max(0.0, min(1.0, ((u - ax) * dx + (v - ay) * dy) / (dx * dx + dy * dy)))
-    return (u - ax - t * dx) ** 2 + (v - ay - t * dy) ** 2 <= width * width
-
-
-def _coverage(size: int, x: int, y: int, inside: Callable[[float, float], bool], samples: int = 4) -> float:
-    hits = 0
-    for i in range(samples):
-        for j in range(samples):
-            if inside((x + (i + 0.5) / samples) / size, (y + (j + 0.5) / samples) / size):
-                hits += 1
-    return hits / (samples * samples)
-
-
-def color_icon(accent: str) -> bytes:
-    """192x192: a white shield with a tick, on the accent colour (full bleed, as Teams expects)."""
-    r, g, b = (int(accent[i:i + 2], 16) for i in (1, 3, 5))
-    box = (0.27, 0.22, 0.73, 0.80)
-    tick = ((0.40, 0.50), (0.48, 0.59), (0.61, 0.40))
-
-    def white(u: float, v: float) -> bool:
-        on_tick = _near_segment(u, v, tick[0], tick[1], 0.028) or _near_segment(u, v, tick[1], tick[2], 0.028)
-        return _in_shield(u, v, box) and not on_tick
-
-    def pixel(x: int, y: int) -> Pixel:
-        c = _coverage(COLOR_SIZE, x, y, white)
-        return (round(r + (255 - r) * c), round(g + (255 - g) * c), round(b + (255 - b) * c), 255)
-
-    return png_bytes(COLOR_SIZE, COLOR_SIZE, pixel)
-
-
-def outline_icon() -> bytes:
-    """32x32: the shield's outline in white on a transparent background (Teams' rule for outlines)."""
-    box = (0.16, 0.09, 0.84, 0.94)
-
-    def outline(u: float, v: float) -> bool:
-        return _in_shield(u, v, box) and not _in_shield(u, v, box, inset=2.2 / OUTLINE_SIZE)
-
-    def pixel(x: int, y: int) -> Pixel:
-        return (255, 255, 255, round(255 * _coverage(OUTLINE_SIZE, x, y, outline)))
-
-    return png_bytes(OUTLINE_SIZE, OUTLINE_SIZE, pixel)
+def load_icons(folder: Path = ICONS_DIR) -> Dict[str, bytes]:
+    """The committed icons, checked for the sizes Teams requires (color 192x192, outline 32x32)."""
+    icons = {}
+    for name, size in (("color.png", COLOR_SIZE), ("outline.png", OUTLINE_SIZE)):
+        path = folder / name
+        try:
+            data = path.read_bytes()
+            found = png_size(data)
+        except (OSError, ValueError) as error:
+            raise PackageError(f"icon {path} is missing or not a PNG ({error})") from None
+        if found != (size, size):
+            raise PackageError(f"icon {path} is {found[0]}x{found[1]}; Teams needs {size}x{size}")
+        icons[name] = data
+    return icons
 
 
 # --- package ----------------------------------------------------------------------------------------
@@ -300,29 +256,47 @@ def build_package(config: PackageConfig) -> bytes:
     errors = validate_manifest(manifest)
     if errors:
         raise PackageError("the manifest would not be valid:\n  " + "\n  ".join(errors))
-    color, outline = color_icon(manifest["accentColor"]), outline_icon()
-    assert png_size(color) == (COLOR_SIZE, COLOR_SIZE) and png_size(outline) == (OUTLINE_SIZE, OUTLINE_SIZE)
+    icons = load_icons()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         # Files at the root of the zip, no folder: Teams rejects a package with a folder inside.
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        archive.writestr("color.png", color)
-        archive.writestr("outline.png", outline)
+        for name in (manifest["icons"]["color"], manifest["icons"]["outline"]):
+            archive.writestr(name, icons[name])
     return buffer.getvalue()
 
 
+def output_path(output: str) -> Path:
+    """The zip to write: `output`, or `sga-teams-app.zip` inside it when it is (or names) a directory."""
+    path = Path(output).expanduser()
+    if path.is_dir() or output.endswith(("/", os.sep)):
+        return path / PACKAGE_NAME
+    return path
+
+
 def package_command(args) -> int:
-    load_settings(Path(args.env_file) if args.env_file else None)  # loads .env without overriding the environment
+    if args.env_file and not Path(args.env_file).is_file():
+        print(f"error: settings file {args.env_file} not found", file=sys.stderr)
+        return 2
+    settings = load_settings(Path(args.env_file) if args.env_file else None)  # .env does not override the environment
     try:
-        config = PackageConfig.from_env(os.environ)
+        config = PackageConfig.from_env({**os.environ, "TEAMS_ALLOW_TEAM_SCOPE": settings.teams_allow_team_scope})
         data = build_package(config)
     except PackageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    print(f"Wrote {output} (Teams app {config.bot_name!r} {config.version}, bot {config.app_id}).\n"
+    output = output_path(args.output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    except OSError as error:
+        print(f"error: could not write {output}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    if config.allow_team_scope:
+        print("warning: TEAMS_ALLOW_TEAM_SCOPE is on: in a team channel or group chat every member sees the "
+              "bot's answers, including checklist answers (see docs/teams.md).", file=sys.stderr)
+    print(f"Wrote {output} (Teams app {config.bot_name!r} {config.version}, bot {config.app_id}, "
+          f"scopes {', '.join(config.scopes)}).\n"
           "Upload it in Teams: Apps > Manage your apps > Upload an app > Upload a custom app "
           "(custom app upload must be allowed for you; see docs/teams.md).")
     return 0
@@ -330,6 +304,7 @@ def package_command(args) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("teams-package", help="Write the Microsoft Teams app package (zip) for sideloading.")
-    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help=f"zip to write (default: {DEFAULT_OUTPUT})")
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT),
+                        help=f"zip to write, or a directory to write {PACKAGE_NAME} into (default: {DEFAULT_OUTPUT})")
     parser.add_argument("--env-file", default=None, help="settings file to read (default: the project's .env)")
     parser.set_defaults(handler=package_command)

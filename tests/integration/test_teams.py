@@ -26,7 +26,8 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from rasa_addons.channels.teams import (NOT_CONFIGURED, TeamsInput, payload_from_value, to_teams_markdown)
+from rasa_addons.channels.teams import NOT_CONFIGURED, TeamsInput
+from rasa_addons.channels.teams.render import payload_from_value, to_teams_markdown
 from tests.conftest import stack_settings, start_stack
 
 APP_ID = "6f1c3c5e-2b7a-4d38-9a0e-3d5c8b1f2a47"
@@ -198,6 +199,20 @@ def card_actions(posted: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return actions
 
 
+def posted_before_a_later_message(stack, connector: Connector, user: str, conversation: str) -> List[Dict[str, Any]]:
+    """Replies posted in `conversation` to anything but a valid message sent now, once that is answered.
+
+    Shows that nothing was handed to Rasa for the activities sent before, without a fixed sleep: Rasa
+    handles one sender's messages in turn (its lock store), so by the time the later message is
+    answered, anything handed to Rasa earlier for the same user has been answered too.
+    """
+    later = teams_activity(connector, "what are the MAPPA levels?", user=user, conversation=conversation)
+    assert send(stack, later, connector.sign()).status_code == 200
+    posted = connector.wait_for(
+        conversation, lambda p: "Level 3" in text_of([r for r in p if r["reply_to"] == later["id"]]))
+    return [r for r in posted if r["reply_to"] != later["id"]]
+
+
 def submit_value(action: Dict[str, Any]) -> Dict[str, Any]:
     """The `value` Teams sends when an Action.Submit with a msteams messageBack is clicked."""
     data = dict(action["data"])
@@ -304,17 +319,16 @@ def test_tokens_that_are_not_from_the_bot_framework_for_this_bot_get_401(teams_s
         "not Bearer": "Basic " + connector.sign(),
         "no header": None,
     }
-    conversations = []
+    user, conversation = "29:1" + uuid.uuid4().hex, "a:1" + uuid.uuid4().hex
     for name, authorization in cases.items():
-        activity = teams_activity(connector, "what are the MAPPA levels?")
-        conversations.append(activity["conversation"]["id"])
+        activity = teams_activity(connector, "what are the MAPPA levels?", user=user, conversation=conversation)
         if authorization is None:
             response = send(teams_stack, activity)
         else:
             response = send(teams_stack, activity, authorization=authorization)
         assert response.status_code == 401, name
-    time.sleep(2)
-    assert not [c for c in conversations if connector.posted(c)], "nothing may be posted for a refused activity"
+    assert not posted_before_a_later_message(teams_stack, connector, user, conversation), \
+        "nothing may be posted for a refused activity"
 
 
 @pytest.mark.integration
@@ -354,16 +368,16 @@ def test_activities_missing_what_a_reply_needs_get_400(teams_stack, connector, c
 
 @pytest.mark.integration
 def test_another_tenant_gets_403_and_other_activity_types_are_acknowledged(teams_stack, connector):
-    other = teams_activity(connector, "what are the MAPPA levels?", tenant=str(uuid.uuid4()))
+    user, conversation = "29:1" + uuid.uuid4().hex, "a:1" + uuid.uuid4().hex
+    other = teams_activity(connector, "what are the MAPPA levels?", user=user, conversation=conversation,
+                           tenant=str(uuid.uuid4()))
     assert send(teams_stack, other, connector.sign()).status_code == 403
-    update = teams_activity(connector, None, kind="conversationUpdate")
+    update = teams_activity(connector, None, user=user, conversation=conversation, kind="conversationUpdate")
     update["membersAdded"] = [{"id": "28:" + APP_ID}]
     assert send(teams_stack, update, connector.sign()).status_code == 200
-    empty = teams_activity(connector, "<at>Safeguarding guidance</at> ")
+    empty = teams_activity(connector, "<at>Safeguarding guidance</at> ", user=user, conversation=conversation)
     assert send(teams_stack, empty, connector.sign()).status_code == 200
-    time.sleep(2)
-    for activity in (other, update, empty):
-        assert not connector.posted(activity["conversation"]["id"])
+    assert not posted_before_a_later_message(teams_stack, connector, user, conversation)
 
 
 @pytest.mark.integration
