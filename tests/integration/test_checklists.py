@@ -19,8 +19,11 @@ CASES = [
     ("recognition", "west_midlands", "Not known", "definition_unclear"),
     ("risk_assessment", "kent_medway", "Yes", "ready_for_decision"),
     ("risk_assessment", "west_midlands", "No", "gaps_before_decision"),
-    ("disclosure", "kent_medway", "Yes", "disclosure_justified_and_planned"),
-    ("disclosure", "west_midlands", "No", "not_ready_to_disclose"),
+    # All Yes includes "a less intrusive route would achieve the aim": use it instead (issue 12 B).
+    ("disclosure", "kent_medway", "Yes", "use_less_intrusive_route"),
+    # All No includes "the carer is not able to protect": the children need protection (issue 12 A).
+    ("disclosure", "west_midlands", "No", "children_need_protection"),
+    ("disclosure", "west_midlands", "Not known", "not_ready_to_disclose"),
 ]
 
 
@@ -37,16 +40,23 @@ def start(conversation, kind, partnership):
     assert CHECKLISTS[kind].title in conversation.text
 
 
-def answer_all(conversation, answer):
-    """Click `answer` for every item, then skip the role and give a case reference."""
+def answer_all(conversation, answer, kind=None, overrides=None):
+    """Click `answer` for every item (or the `overrides` answer for an item id), until the role question."""
+    overrides = overrides or {}
+    asked = set()
     for _ in range(40):
         titles = [b["title"] for b in conversation.buttons]
         if "Why is this asked?" not in titles:
             break
-        choice = answer if answer in titles else titles[0]
-        conversation.say(choice)
+        choice = answer
+        if kind:
+            item = next(i for i in CHECKLISTS[kind].items if i.question in conversation.text)
+            asked.add(item.id)
+            choice = overrides.get(item.id, answer)
+        conversation.say(choice if choice in titles else titles[0])
     else:
         pytest.fail("the checklist did not end")
+    assert set(overrides) <= asked, f"never asked: {set(overrides) - asked}"
 
 
 def finish(conversation, case_reference="CR-2024-0193"):
@@ -60,10 +70,10 @@ def finish(conversation, case_reference="CR-2024-0193"):
     return conversation.text.split("Your reference is ")[1].split(".")[0]
 
 
-def run_checklist(stack, kind, partnership, answer, expected):
+def run_checklist(stack, kind, partnership, answer, expected, overrides=None):
     conversation = Conversation(stack)
     start(conversation, kind, partnership)
-    answer_all(conversation, answer)
+    answer_all(conversation, answer, kind, overrides)
     reference = finish(conversation)
     summary = next(o.summary for o in CHECKLISTS[kind].outcomes if o.id == expected)
     assert summary in conversation.text
@@ -75,12 +85,53 @@ def run_checklist(stack, kind, partnership, answer, expected):
     assert record["case_reference"] == "CR-2024-0193" and record["practitioner_role"] == "social_worker"
     assert conversation.sender not in json.dumps(record), "the sender id must be stored only as a hash"
     assert conversation.slot("checklist_state") is None
+    record["text"] = conversation.text
     return record
 
 
 @pytest.mark.parametrize("kind,partnership,answer,expected", CASES)
 def test_checklist_completes_with_the_outcome_the_procedure_implies(stack, kind, partnership, answer, expected):
     run_checklist(stack, kind, partnership, answer, expected)
+
+
+# --- issue 12: the outcome logic walked over HTTP -------------------------------------------------------
+
+@pytest.mark.parametrize("partnership", ["kent_medway", "west_midlands"])
+def test_A_a_carer_who_will_not_protect_gets_the_child_protection_steps(stack, partnership):
+    record = run_checklist(stack, "disclosure", partnership, "Yes", "children_need_protection", overrides={
+        "immediate_danger": "No", "dp_alternative_suffices": "No", "dp_carer_protect": "No"})
+    text = record["text"]
+    assert "not able or not willing to protect" in text
+    assert "If any child is in immediate danger, call 999" in text
+    if partnership == "kent_medway":
+        assert "Section 47 Enquiry must" in text and "Child Protection Conference must be convened" in text
+    else:
+        assert "follow the Referrals procedure" in text and "Section 47" not in text
+    assert "the disclosure is justified" not in text
+
+
+def test_B_no_pressing_need_is_not_justified_and_a_sufficient_alternative_is_used_instead(stack):
+    record = run_checklist(stack, "disclosure", "kent_medway", "Yes", "disclosure_not_justified", overrides={
+        "immediate_danger": "No", "dp_pressing_need": "No", "dp_alternative_suffices": "No"})
+    assert "A disclosure is not justified on the present facts" in record["text"]
+    assert "record both before going ahead" not in record["text"]
+    record = run_checklist(stack, "disclosure", "west_midlands", "Yes", "use_less_intrusive_route", overrides={
+        "immediate_danger": "No"})
+    assert "Use the less intrusive route instead" in record["text"]
+
+
+def test_D_west_midlands_criminal_justice_agency_definition_not_met_gets_referral_and_999(stack):
+    record = run_checklist(stack, "recognition", "west_midlands", "No", "definition_not_met", overrides={
+        "wm_cja": "Yes", "wm_offence_against_child": "Yes", "lives_with_children": "Yes"})
+    text = record["text"]
+    assert "refer to children's social care under the Referrals procedure" in text
+    assert "If any child is in immediate danger, call 999" in text
+    assert "potential person posing a risk to children" in text
+
+
+def test_a_child_in_immediate_danger_is_told_to_call_999_at_the_end(stack):
+    record = run_checklist(stack, "risk_assessment", "west_midlands", "Yes", "ready_for_decision")
+    assert "You said a child is in immediate danger now: call 999 now" in record["text"]
 
 
 def test_checklist_on_postgres_with_redis_lock_store(production_stack):

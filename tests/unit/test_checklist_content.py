@@ -22,7 +22,7 @@ from sga.content import PARTNERSHIPS
 
 KM, WM = "kent_medway", "west_midlands"
 KINDS = ("recognition", "risk_assessment", "disclosure")
-VERSION = "2026-11-24.1"
+VERSION = "2026-11-27.1"
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_the_three_checklists_load_with_matching_kind_and_version(content):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_item_count_is_workable(content, kind, partnership):
-    assert 8 <= len(content[kind].items_for(partnership)) <= 14
+    assert 8 <= len(content[kind].items_for(partnership)) <= 18
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -68,6 +68,9 @@ def test_every_item_has_help_and_a_citation_naming_partnership_procedure_and_sec
         assert len(item.help.strip()) > 20, item.id
         assert item.question.strip().endswith("?") or item.question.strip().endswith(")"), item.id
         cite = item.cite
+        if item.id == "immediate_danger":  # the 999 advice is labelled as what it is, not as a procedure's
+            assert cite.startswith("General safeguarding practice") and "not from the procedure text" in cite
+            continue
         assert cite.startswith(("Kent and Medway 2.4.1, ", "West Midlands 2.14, ")), (item.id, cite)
         if item.partnerships == [KM]:
             assert "Kent and Medway 2.4.1" in cite and "West Midlands" not in cite, item.id
@@ -154,7 +157,8 @@ def test_km_any_single_indicator_is_enough(content, indicator):
     assert "child protection referral" in steps
     # no household or contact with children, no risk in the area: no Section 47 trigger
     assert S47_REQUIRED not in steps
-    assert EMERGENCY not in steps
+    # but the person may pose a risk to children: the 999 line is there (issue 12 point 3)
+    assert EMERGENCY in steps
 
 
 @pytest.mark.parametrize("situation", ("lives_with_children", "contact_with_children", "may_seek_contact"))
@@ -162,7 +166,7 @@ def test_km_section_47_trigger_for_each_situation(content, situation):
     result, steps = evaluate(content, "recognition", KM, NO, km_caution=YES, **{situation: YES})
     assert result.outcome == "may_pose_risk"
     assert S47_REQUIRED in steps
-    assert (EMERGENCY in steps) == (situation != "may_seek_contact")
+    assert EMERGENCY in steps  # also for "may seek contact" (issue 12 point 3)
 
 
 def test_km_indicator_with_situation_not_known_asks_to_find_out(content):
@@ -266,8 +270,8 @@ def test_ra_km_all_yes_is_ready(content):
 def test_ra_km_all_no_lists_every_gap(content):
     result, steps = evaluate(content, "risk_assessment", KM, NO)
     assert result.outcome == "gaps_before_decision"
-    # one "still to" step per unmet point (police support is handled by its own step)
-    assert steps.count("Still to") == len(content["risk_assessment"].items_for(KM)) - 1
+    # one "still to" step per unmet point (police support and immediate danger have their own steps)
+    assert steps.count("Still to") == len(content["risk_assessment"].items_for(KM)) - 2
     assert "further legal advice must be taken" in steps
     assert DECISION_MAKER in steps
 
@@ -302,25 +306,27 @@ def test_ra_west_midlands(content):
     assert DECISION_MAKER not in steps
     result, _ = evaluate(content, "risk_assessment", WM, NO)
     assert result.outcome == "gaps_before_decision"
-    # the items are cited to Kent and Medway even for West Midlands users
-    assert all(i.cite.startswith("Kent and Medway 2.4.1") for i in checklist.items_for(WM))
+    # the items are cited to Kent and Medway even for West Midlands users (bar the emergency question)
+    assert all(i.cite.startswith("Kent and Medway 2.4.1") for i in checklist.items_for(WM) if i.id != "immediate_danger")
 
 
 # --- disclosure ------------------------------------------------------------------------------------
 
 AFTER = ("dp_after_seriousness", "dp_after_protection")
+# "Would a less intrusive route achieve the aim on its own?" Yes means use it instead (issue 12 B).
+NEEDED = {"dp_alternative_suffices": NO}
 
 
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_disclosure_all_yes_is_justified_and_planned(content, partnership):
-    result, steps = evaluate(content, "disclosure", partnership, YES)
+    result, steps = evaluate(content, "disclosure", partnership, YES, **NEEDED)
     assert result.outcome == "disclosure_justified_and_planned"
     assert "does not make the decision" in result.summary
 
 
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
-def test_disclosure_all_no_is_not_ready(content, partnership):
-    result, steps = evaluate(content, "disclosure", partnership, NO)
+def test_disclosure_all_not_known_is_not_ready(content, partnership):
+    result, steps = evaluate(content, "disclosure", partnership, NOT_KNOWN)
     assert result.outcome == "not_ready_to_disclose"
     assert "likelihood of harm" in steps
     assert "Seek the person's consent" in steps
@@ -332,14 +338,14 @@ def test_disclosure_all_no_is_not_ready(content, partnership):
 
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_disclosure_not_yet_made_reminds_what_to_note_afterwards(content, partnership):
-    result, steps = evaluate(content, "disclosure", partnership, YES,
+    result, steps = evaluate(content, "disclosure", partnership, YES, **NEEDED,
                              dp_after_seriousness="not_disclosed", dp_after_protection="not_disclosed")
     assert result.outcome == "disclosure_justified_and_planned"
     assert "immediate plans for protection" in steps
 
 
 def test_disclosure_risk_exceptions_and_no_probation_are_not_gaps(content):
-    result, steps = evaluate(content, "disclosure", KM, YES, dp_probation_powers="not_supervised",
+    result, steps = evaluate(content, "disclosure", KM, YES, **NEEDED, dp_probation_powers="not_supervised",
                              dp_consent_sought="would_increase_risk", dp_self_disclosure="would_increase_risk")
     assert result.outcome == "disclosure_justified_and_planned"
     assert "Seek the person's consent" not in steps
@@ -347,24 +353,24 @@ def test_disclosure_risk_exceptions_and_no_probation_are_not_gaps(content):
 
 @pytest.mark.parametrize("missing", ("dp_pressing_need", "dp_strategy_who", "dp_legal_advice", "dp_exception"))
 def test_disclosure_one_missing_point_is_not_ready(content, missing):
-    result, _ = evaluate(content, "disclosure", KM, YES, **{missing: NOT_KNOWN})
+    result, _ = evaluate(content, "disclosure", KM, YES, **NEEDED, **{missing: NOT_KNOWN})
     assert result.outcome == "not_ready_to_disclose"
 
 
 def test_disclosure_follow_up_after_disclosure(content):
-    result, steps = evaluate(content, "disclosure", KM, YES, dp_after_protection=NO)
+    result, steps = evaluate(content, "disclosure", KM, YES, **NEEDED, dp_after_protection=NO)
     assert result.outcome == "follow_up_after_disclosure"
     assert "Note the carer's ability and plans to protect the child" in steps
 
 
 def test_disclosure_kent_medway_audit_trail(content):
-    _, steps = evaluate(content, "disclosure", KM, YES)
+    _, steps = evaluate(content, "disclosure", KM, YES, **NEEDED)
     assert "written audit trail" in steps
     assert "Sarah's Law" not in steps
 
 
 def test_disclosure_west_midlands_points_to_police_schemes_and_duty_to_share(content):
-    _, steps = evaluate(content, "disclosure", WM, YES)
+    _, steps = evaluate(content, "disclosure", WM, YES, **NEEDED)
     assert "does not set out a local authority disclosure process" in steps
     assert "Sarah's Law" in steps and "Clare's Law" in steps
     assert "justifiably share information with the parent, guardian or carer" in steps
@@ -379,8 +385,8 @@ EXPECTED_ALL = {
     ("recognition", WM): {"Yes": "meets_definition", "No": "no_indicator_identified", "Not known": "definition_unclear"},
     ("risk_assessment", KM): {"Yes": "ready_for_decision", "No": "gaps_before_decision", "Not known": "gaps_before_decision"},
     ("risk_assessment", WM): {"Yes": "ready_for_decision", "No": "gaps_before_decision", "Not known": "gaps_before_decision"},
-    ("disclosure", KM): {"Yes": "disclosure_justified_and_planned", "No": "not_ready_to_disclose", "Not known": "not_ready_to_disclose"},
-    ("disclosure", WM): {"Yes": "disclosure_justified_and_planned", "No": "not_ready_to_disclose", "Not known": "not_ready_to_disclose"},
+    ("disclosure", KM): {"Yes": "use_less_intrusive_route", "No": "children_need_protection", "Not known": "not_ready_to_disclose"},
+    ("disclosure", WM): {"Yes": "use_less_intrusive_route", "No": "children_need_protection", "Not known": "not_ready_to_disclose"},
 }
 
 
