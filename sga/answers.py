@@ -68,7 +68,7 @@ def citation_line(doc: SourceDocument, entry: Entry) -> str:
     else:
         where = f"{doc.name} procedure {doc.procedure}, section {entry.section}"
     url = entry.source_url or doc.url
-    return f"Source: {where} ({url}; reviewed {doc.last_reviewed:%d %B %Y})"
+    return f"Source: {where} ({url}; this assistant's content last reviewed {doc.last_reviewed:%d %B %Y})"
 
 
 def _notes(content: Content, topic_id: str, partnership: Optional[str], docs: List[SourceDocument]) -> List[str]:

@@ -167,7 +167,9 @@ class Content(Strict):
         docs = [d for d in self.documents.values() if topic_id in d.entries]
         if topic.local:
             docs = [d for d in docs if d.key in (partnership, NATIONAL)]
-        order = {key: i for i, key in enumerate(((partnership,) if partnership else ()) + PARTNERSHIPS + (NATIONAL,))}
+        order: Dict[str, int] = {}
+        for rank, key in enumerate(((partnership,) if partnership else ()) + PARTNERSHIPS + (NATIONAL,)):
+            order.setdefault(key, rank)  # the user's own partnership first
         return sorted(docs, key=lambda d: order[d.key])
 
     @property

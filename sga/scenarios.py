@@ -41,7 +41,7 @@ class Scenario(Strict):
         checklist = checklists().get(values["checklist"])
         if checklist is None:
             raise ValueError(f"unknown checklist {values['checklist']}")
-        items = {i.id: i for i in checklist.items_for(values["partnership"])}
+        items = {i.id: i for i in checklist.items_for(values["partnership"], values["model_answers"])}
         if set(values["model_answers"]) != set(items):
             raise ValueError(f"{values['id']}: model answers must cover exactly the items {sorted(items)}")
         for item_id, value in values["model_answers"].items():
@@ -65,7 +65,7 @@ def debrief(state: ChecklistState) -> str:
     assert state.exercise is not None
     scenario = scenarios()[state.exercise.scenario]
     checklist = checklists()[scenario.checklist]
-    items = checklist.items_for(scenario.partnership)
+    items = checklist.items_for(scenario.partnership, scenario.model_answers)
     matched = 0
     lines: List[str] = []
     for item in items:

@@ -114,7 +114,8 @@ def partnership_of(state: ChecklistState, ctx: Context) -> Optional[str]:
 
 
 def applicable_items(state: ChecklistState, ctx: Context) -> List[Item]:
-    return state.checklist.items_for(partnership_of(state, ctx))
+    """The items asked for the partnership followed, given the answers so far."""
+    return state.checklist.items_for(partnership_of(state, ctx), state.answers)
 
 
 def current_item(state: ChecklistState, ctx: Context) -> Optional[Item]:
@@ -279,8 +280,8 @@ def problems_before_saving(state: ChecklistState, ctx: Context, channel: Optiona
         problems.append("no partnership")
     if state.stage is not Stage.CONFIRM:
         problems.append("the summary was not confirmed")
-    items = {i.id: i for i in checklist.items_for(partnership)}
     answers = answers_for(state, ctx)
+    items = {i.id: i for i in checklist.items_for(partnership, answers)}
     if set(answers) != set(items):
         problems.append("not every question was answered")
     if any(not items[k].accepts(v) for k, v in answers.items() if k in items):

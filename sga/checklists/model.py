@@ -37,6 +37,8 @@ class Item(Strict):
     cite: str = Field(..., description="Partnership, procedure and section the item comes from.")
     partnerships: List[str] = Field(default_factory=lambda: list(PARTNERSHIPS))
     options: List[Option] = Field(default_factory=list, description="Empty means Yes / No / Not known.")
+    ask_when: Dict[str, Any] = Field(default_factory=dict,
+                                     description="Asked only when this holds for the answers so far (earlier items).")
 
     @validator("partnerships", each_item=True)
     def _known(cls, value: str) -> str:
@@ -121,6 +123,13 @@ class Checklist(Strict):
         if len(ids) != len(set(ids)):
             raise ValueError("item ids must be unique")
         known = set(ids)
+        for position, item in enumerate(values["items"]):
+            earlier = set(ids[:position])
+            for key in ("any", "all", "none"):
+                if set(item.ask_when.get(key, {})) - earlier:
+                    raise ValueError(f"{item.id}: ask_when may only look at earlier items")
+            if set(item.ask_when) - {"any", "all", "none"}:
+                raise ValueError(f"{item.id}: ask_when takes any / all / none")
         for rule in list(values["outcomes"]) + list(values["next_steps"]):
             for key in ("any", "all", "none"):
                 unknown = set(rule.when.get(key, {})) - known
@@ -136,8 +145,12 @@ class Checklist(Strict):
             raise ValueError("the last outcome rule must have an empty `when` (the default outcome)")
         return values
 
-    def items_for(self, partnership: Optional[str]) -> List[Item]:
-        return [i for i in self.items if partnership in i.partnerships]
+    def items_for(self, partnership: Optional[str], answers: Optional[Dict[str, str]] = None) -> List[Item]:
+        """The items asked for `partnership`; given the answers so far, only those whose `ask_when` holds."""
+        items = [i for i in self.items if partnership in i.partnerships]
+        if answers is None:
+            return items
+        return [i for i in items if holds(i.ask_when, answers, partnership)]
 
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
@@ -151,7 +164,7 @@ class Checklist(Strict):
         """Why the outcome follows: the rule that held and the answers it looked at (no free text)."""
         result = self.evaluate(answers, partnership)
         rule = next(r for r in self.outcomes if r.id == result.outcome)
-        applicable = {i.id for i in self.items_for(partnership)}
+        applicable = {i.id for i in self.items_for(partnership, answers)}
         looked_at = [i for key in ("any", "all", "none") for i in rule.when.get(key, {}) if i in applicable]
         relevant = [f"{i}={self.item(i).label(answers.get(i))}" for i in looked_at]
         basis = "; ".join(relevant) if relevant else "no rule above the default held"

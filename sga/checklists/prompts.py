@@ -104,8 +104,8 @@ def saved_message(reference: str, stored: bool, next_steps: List[str], partnersh
              "The outcome log is unavailable just now, so the record is kept safely on this server "
              "and will be written to the log automatically; nothing is lost.")
     steps = "\n".join(f"- {s}" for s in next_steps) or "- None identified from these answers."
-    record = ("Keep your own written record of decisions and reasons in the case file, as Kent and Medway "
-              "2.4.1 requires." if partnership == "kent_medway" else
-              "Keep your own written record of decisions and reasons in the case file, as good practice "
-              "(West Midlands 2.14 sets no recording rule of its own).")
+    record = ("Keep your own written record of decisions and reasons in the case file (Kent and Medway 2.4.1 "
+              "section 3 requires a written audit trail of disclosure decisions)." if partnership == "kent_medway"
+              else "Keep your own written record of decisions and reasons in the case file (good practice; "
+              "West Midlands 2.14 sets no recording rule of its own).")
     return f"Saved. Your reference is {reference}. {where}\n\nNext steps (each with its source):\n{steps}\n\n{record}"

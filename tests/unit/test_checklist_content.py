@@ -7,18 +7,13 @@ from typing import Dict
 
 import pytest
 
-from sga.checklists import (
-    ANSWER_LABELS,
-    NO,
-    NOT_APPLICABLE,
-    NOT_KNOWN,
-    YES,
-    Checklist,
-    handle,
-    load_checklists,
-    new_state,
-)
+import yaml
+
+from sga.checklists import engine, prompts
+from sga.checklists.engine import Context, Heard, Stage
+from sga.checklists.model import NO, NOT_APPLICABLE, NOT_KNOWN, YES, Checklist, load_checklists
 from sga.content import PARTNERSHIPS
+from sga.settings import PROJECT_ROOT
 
 KM, WM = "kent_medway", "west_midlands"
 KINDS = ("recognition", "risk_assessment", "disclosure")
@@ -106,14 +101,26 @@ def test_conditions_only_use_real_answer_values(content, kind):
             assert set([spec] if isinstance(spec, str) else spec) <= set(outcome_ids), spec
 
 
+def _nlu_option_values() -> set:
+    values = set()
+    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text()).get("nlu", []):
+            if "synonym" in block:
+                values.add(block["synonym"])
+    return values
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_item_understands_yes_no_and_not_known(content, kind):
+def test_every_answer_has_a_button_intent_and_every_option_is_known_to_the_nlu(content, kind):
+    """Answers reach the engine through the NLU: Yes / No / Not known as intents, other options as a
+    `checklist_option` entity whose phrasings are synonyms in data/nlu/."""
+    known = _nlu_option_values()
     for item in content[kind].items:
-        assert item.interpret("Yes") == YES, item.id
-        assert item.interpret("No") == NO, item.id
-        assert item.interpret("Not known") == NOT_KNOWN, item.id
-        for option in item.button_options():
-            assert item.interpret(option.label) == option.value, (item.id, option.label)
+        for option in item.answer_options():
+            payload = prompts.option_payload(option.value)
+            assert payload.startswith("/"), (item.id, option.value)
+            if payload.startswith("/choose_option"):
+                assert option.value in known, f"{item.id}: no NLU synonym maps to {option.value!r}"
 
 
 # --- recognition: Kent and Medway ------------------------------------------------------------------
@@ -390,44 +397,47 @@ EXPECTED_ALL = {
 }
 
 
+SAID = {"Yes": Heard("affirm"), "No": Heard("deny"), "Not known": Heard("answer_not_known")}
+VALUE = {"Yes": "yes", "No": "no", "Not known": "not_known"}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 @pytest.mark.parametrize("said", ("Yes", "No", "Not known"))
 def test_engine_walk_reaches_confirm(content, kind, partnership, said):
-    checklist = content[kind]
-    state = new_state(kind, partnership)
-    assert state["stage"] == "items"
+    checklist, ctx = content[kind], Context(partnership)
+    state = engine.start(kind, ctx)
+    assert state.stage is Stage.ITEMS
     asked = 0
-    while state["stage"] == "items":
+    while state.stage is Stage.ITEMS:
         asked += 1
         assert asked <= len(checklist.items_for(partnership))
-        turn = handle(state, said)
+        turn = engine.handle(state, SAID[said], ctx)
         assert turn.finished is None
         assert not any("didn't catch" in line for line in turn.say), turn.say
-        state = turn.state
-    assert asked == len(checklist.items_for(partnership))
-    assert state["stage"] == "role"
-    state = handle(state, "skip").state
-    assert state["stage"] == "case_reference"
-    state = handle(state, "skip").state
-    assert state["stage"] == "confirm"
-    result = checklist.evaluate(state["answers"], partnership)
+    assert asked == len(checklist.items_for(partnership, state.answers))
+    assert state.stage is Stage.ROLE
+    engine.handle(state, Heard("skip"), ctx)
+    assert state.stage is Stage.CASE_REFERENCE
+    engine.handle(state, Heard("skip"), ctx)
+    assert state.stage is Stage.CONFIRM
+    result = checklist.evaluate(state.answers, partnership)
     assert result.outcome == EXPECTED_ALL[(kind, partnership)][said]
-    assert set(state["answers"].values()) == {next(k for k, v in ANSWER_LABELS.items() if v == said)}
+    assert set(state.answers.values()) == {VALUE[said]}
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_engine_why_and_go_back(content, kind):
-    state = new_state(kind, KM)
+    ctx = Context(KM)
+    state = engine.start(kind, ctx)
     first = content[kind].items_for(KM)[0]
-    turn = handle(state, "Why is this asked?")
-    assert turn.say and first.help in turn.say[0] and first.cite in turn.say[0]
-    assert state["stage"] == "items" and not state["answers"]
-    state = handle(state, "Yes").state
-    assert first.id in state["answers"]
-    turn = handle(state, "go back")
-    assert first.id not in turn.state["answers"]
-    assert turn.state["stage"] == "items"
+    shown = prompts.why(state, ctx)
+    assert first.help in shown and first.cite in shown
+    engine.handle(state, Heard("affirm"), ctx)
+    assert first.id in state.answers
+    engine.go_back(state, ctx)
+    assert first.id not in state.answers
+    assert state.stage is Stage.ITEMS
 
 
 def test_not_applicable_is_never_a_button(content):

@@ -12,10 +12,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from actions import answers
-from actions.checklists import NO, NOT_APPLICABLE, NOT_KNOWN, YES, Checklist, holds, load_checklists
-from actions.content import PARTNERSHIPS, load_content
-from actions.scenarios import load_scenarios
+from sga import answers
+from sga.checklists.model import NO, NOT_APPLICABLE, NOT_KNOWN, YES, Checklist, holds, load_checklists
+from sga.content import PARTNERSHIPS, load_content
+from sga.scenarios import load_scenarios
 
 KM, WM = "kent_medway", "west_midlands"
 DATA = load_content()
