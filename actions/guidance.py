@@ -27,7 +27,7 @@ def respond_in_context(tracker: Tracker, topic_id: str) -> Tuple[Reply, Dict[str
     a place named in this question gets the coverage answer (never a local answer), and a place named
     earlier labels the answer as another area's."""
     data = content()
-    named_here = latest_entities(tracker).get(OTHER_AREA)
+    named_here = _place(latest_entities(tracker).get(OTHER_AREA))
     area = named_here or tracker.get_slot(OTHER_AREA)
     partnership = tracker.get_slot(PARTNERSHIP)
     if topic_id == "emergency" or not area:
@@ -36,6 +36,11 @@ def respond_in_context(tracker: Tracker, topic_id: str) -> Tuple[Reply, Dict[str
         return answers.coverage(data, area), {TOPIC: OUT_OF_SCOPE, PENDING_TOPIC: topic_id, OTHER_AREA: area}
     reply, slots = respond_to_topic(topic_id, partnership)
     return Reply(answers.outside_coverage_note(area) + "\n\n" + reply.text, reply.buttons), slots
+
+
+def _place(area: Optional[str]) -> Optional[str]:
+    """A place the user works in; not a question about coverage ("is it in England and Wales?")."""
+    return area if area in answers.AREA_NAMES else None
 
 
 def _answered_topic(tracker: Tracker) -> Optional[str]:
@@ -112,7 +117,7 @@ class ActionAnswerCoverage(Action):
         if latest_intent(tracker) == "ask_adult_safeguarding":
             send(dispatcher, answers.adult_safeguarding(data))
             return slot_events(**{TOPIC: OUT_OF_SCOPE})
-        area = latest_entities(tracker).get(OTHER_AREA) or tracker.get_slot(OTHER_AREA)
+        area = _place(latest_entities(tracker).get(OTHER_AREA)) or tracker.get_slot(OTHER_AREA)
         send(dispatcher, answers.coverage(data, area))
         return slot_events(**{TOPIC: OUT_OF_SCOPE, OTHER_AREA: area})
 

@@ -23,7 +23,7 @@ from sga.outcomes.privacy import PRACTITIONER_ROLES, CaseReferenceRefused, valid
 AFFIRM, DENY, ANSWER_NOT_KNOWN, CHOOSE_OPTION = "affirm", "deny", "answer_not_known", "choose_option"
 SKIP, INFORM_PARTNERSHIP = "skip", "inform_partnership"
 ANSWER_INTENTS = {AFFIRM: YES, DENY: NO, ANSWER_NOT_KNOWN: NOT_KNOWN}
-OPTION_ENTITY, CHECKLIST_ENTITY = "checklist_option", "checklist"
+OPTION_ENTITY, CHECKLIST_ENTITY, HEDGE_ENTITY = "checklist_option", "checklist", "hedge"
 SAVE_CHANNELS = frozenset({"rest", "socketio", "teams", "cmdline"})
 
 
@@ -180,6 +180,8 @@ def handle(state: ChecklistState, heard: Heard, ctx: Context) -> Turn:
         item = current_item(state, ctx)
         assert item is not None
         value = heard.entities.get(OPTION_ENTITY) if heard.intent == CHOOSE_OPTION else ANSWER_INTENTS.get(heard.intent or "")
+        if HEDGE_ENTITY in heard.entities and value in (YES, NO):
+            value = NOT_KNOWN  # "probably", "I think so": a hedge is never recorded as Yes or No
         if not item.accepts(value):
             turn.say.append("I didn't catch an answer to that question. Choose "
                             + ", ".join(o.label for o in item.button_options())

@@ -137,3 +137,11 @@ def test_forged_or_incomplete_states_are_never_saved():
     assert "an answer is not one of the item's options" in engine.problems_before_saving(forged, WM, "rest")
     assert ChecklistState.from_slot({"kind": "no_such_checklist"}) is None
     assert ChecklistState.from_slot("not a dict") is None
+
+
+@pytest.mark.parametrize("intent", ["affirm", "deny"])
+def test_a_hedge_found_by_the_nlu_is_never_recorded_as_yes_or_no(intent):
+    state = engine.start("recognition", KM)
+    first = engine.current_item(state, KM)
+    engine.handle(state, Heard(intent, {"hedge": "not_known"}), KM)
+    assert state.answers == {first.id: "not_known"}
