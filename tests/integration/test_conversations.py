@@ -1,0 +1,135 @@
+"""Realistic multi-turn conversations (tests/conversations/*.yml) run over HTTP against the real stack.
+
+One test per dialogue. A failure names the dialogue, the turn, what was typed, what the assistant
+said and what was expected, with the conversation so far. The format of the dialogue files is in
+tests/conversations/dialogues.py.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+
+from tests.conftest import Conversation
+from tests.conversations.dialogues import (
+    Dialogue, as_list, last_question, load_dialogues, problems, recorded_as, recorded_label, shows_question,
+    shows_stage,
+)
+
+pytestmark = pytest.mark.integration
+
+DIALOGUES = load_dialogues()
+MAX_FILL = 30
+
+
+class Run:
+    """One dialogue being played: the conversation and a transcript for failure messages."""
+
+    def __init__(self, stack, dialogue: Dialogue):
+        self.dialogue = dialogue
+        self.conversation = Conversation(stack)
+        self.transcript: List[str] = []
+        self.last_reply = ""
+
+    def say(self, text: str) -> str:
+        self.conversation.say(text)
+        reply = self.conversation.text
+        self.transcript.append(f"  user> {text!r}")
+        self.transcript.append("  bot > " + (reply.replace("\n", "\n        ") if reply.strip() else "(nothing)"))
+        self.last_reply = reply
+        return reply
+
+    def fail(self, number: int, turn: Dict[str, Any], failures: List[str]) -> None:
+        shown = turn.get("user", f"[fill {turn.get('fill')!r} until {turn.get('until')}]")
+        history = "\n".join(self.transcript[-16:])
+        pytest.fail(
+            f"dialogue {self.dialogue.theme}/{self.dialogue.id} ({self.dialogue.why})\n"
+            f"turn {number}: user typed {shown!r}\n"
+            + "".join(f"  - {f}\n" for f in failures)
+            + f"bot said:\n  {self.last_reply.strip() or '(nothing)'}\n"
+            f"conversation so far (last turns):\n{history}",
+            pytrace=False,
+        )
+
+    def play(self) -> None:
+        for number, turn in enumerate(self.dialogue.turns, 1):
+            if "fill" in turn:
+                self._fill(number, turn)
+                continue
+            asked_before = last_question(self.last_reply)
+            reply = self.say(turn["user"])
+            replies = list(self.conversation.replies)
+            slots = self.conversation.tracker()["slots"]
+            failures = check(turn, reply, replies, slots, self.conversation.buttons)
+            if failures:
+                self.fail(number, turn, failures)
+            if "if_reasked" in turn and asked_before and last_question(reply) == asked_before:
+                self.say(turn["if_reasked"])
+
+    def _fill(self, number: int, turn: Dict[str, Any]) -> None:
+        target = turn["until"]
+        for _ in range(MAX_FILL):
+            if shows_stage(self.last_reply, target):
+                return
+            self.say(turn["fill"])
+        self.fail(number, turn, [f"answering {turn['fill']!r} {MAX_FILL} times never reached {target!r}"])
+
+
+def check(turn: Dict[str, Any], reply: str, replies: List[Dict[str, Any]], slots: Dict[str, Any],
+          buttons: List[Dict[str, str]]) -> List[str]:
+    """Every expectation of the turn that does not hold, in words."""
+    failures: List[str] = []
+    lower = reply.lower()
+    texts = [r.get("text") or "" for r in replies if (r.get("text") or "").strip()]
+    topic = slots.get("topic")
+    if "topic" in turn and topic not in as_list(turn["topic"]):
+        failures.append(f"slot topic is {topic!r}, expected {turn['topic']!r}")
+    if "not_topic" in turn and topic in as_list(turn["not_topic"]):
+        failures.append(f"slot topic is {topic!r}, which it must not be")
+    if "partnership" in turn and slots.get("partnership") != turn["partnership"]:
+        failures.append(f"slot partnership is {slots.get('partnership')!r}, expected {turn['partnership']!r}")
+    for text in turn.get("says", []):
+        if text.lower() not in lower:
+            failures.append(f"the reply does not say {text!r}")
+    for text in turn.get("not_says", []):
+        if text.lower() in lower:
+            failures.append(f"the reply says {text!r}, which it must not")
+    for text in turn.get("once", []):
+        if lower.count(text.lower()) > 1:
+            failures.append(f"the reply says {text!r} {lower.count(text.lower())} times (at most once)")
+    first = texts[0].lower() if texts else ""
+    if turn.get("emergency") is True:
+        if "999" not in first:
+            failures.append("the first message of the reply is not the 999 advice")
+        if topic != "emergency":
+            failures.append(f"slot topic is {topic!r}, expected 'emergency' (the 999 advice)")
+    if turn.get("emergency") is False:
+        if topic == "emergency":
+            failures.append("slot topic is 'emergency': this is worrying but not an emergency")
+        if first.lstrip().startswith("if a child is in immediate danger"):
+            failures.append("the reply opens with the 999 advice: this is worrying but not an emergency")
+    asks = as_list(turn.get("asks"))
+    if asks and not any(shows_question(reply, item) for item in asks):
+        failures.append("the reply does not ask " + " or ".join(asks))
+    for item in as_list(turn.get("not_asks")):
+        if shows_question(reply, item):
+            failures.append(f"the reply asks {item}, which it must not")
+    for item, value in (turn.get("recorded") or {}).items():
+        if not recorded_as(reply, item, value):
+            shown = recorded_label(reply, item)
+            failures.append(f"the summary does not show {item} as {value!r}"
+                            + (f" (it shows: {shown!r})" if shown is not None else " (the question is not in the reply)"))
+    if turn.get("answered") and not texts:
+        failures.append("the assistant sent no reply")
+    titles = {b.get("title") for b in buttons}
+    for title in turn.get("not_button", []):
+        if title in titles:
+            failures.append(f"a button is titled {title!r}")
+    return failures
+
+
+@pytest.mark.parametrize("dialogue", DIALOGUES, ids=[d.id for d in DIALOGUES])
+def test_conversation(stack, dialogue: Dialogue):
+    bad = problems(dialogue)
+    assert not bad, "\n".join(bad)
+    Run(stack, dialogue).play()
