@@ -11,7 +11,8 @@ Each file holds `dialogues:`, a list of
 A turn is either `user: <text>` or a fill turn, `fill: <text>` with `until: <target>`: the text is
 sent as the answer to each question in turn until the assistant shows the target (an item id from
 procedures/checklists/, or `role`, `case_reference`, `summary`); if it already shows it, nothing is
-sent. Fill turns keep a dialogue about one question stable when other questions are added or moved.
+sent. Fill turns keep a dialogue about one question stable when other questions are added or moved;
+their expectations are checked against the reply that shows the target.
 
 Expectations (all optional, checked after the turn; text checks are case-insensitive):
     topic: <id> or [<id>, ...]     slot `topic` is that id (or one of the ids)

@@ -67,12 +67,19 @@ class Run:
                 self.say(turn["if_reasked"])
 
     def _fill(self, number: int, turn: Dict[str, Any]) -> None:
+        """Answer each question with the fill text until the target shows; then check the turn's
+        expectations against that reply."""
         target = turn["until"]
-        for _ in range(MAX_FILL):
+        for _ in range(MAX_FILL + 1):
             if shows_stage(self.last_reply, target):
-                return
+                break
+            if _ == MAX_FILL:
+                self.fail(number, turn, [f"answering {turn['fill']!r} {MAX_FILL} times never reached {target!r}"])
             self.say(turn["fill"])
-        self.fail(number, turn, [f"answering {turn['fill']!r} {MAX_FILL} times never reached {target!r}"])
+        failures = check(turn, self.last_reply, list(self.conversation.replies),
+                         self.conversation.tracker()["slots"], self.conversation.buttons)
+        if failures:
+            self.fail(number, turn, failures)
 
 
 def check(turn: Dict[str, Any], reply: str, replies: List[Dict[str, Any]], slots: Dict[str, Any],
