@@ -6,7 +6,7 @@ tests/conversations/dialogues.py.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -28,58 +28,78 @@ class Run:
     def __init__(self, stack, dialogue: Dialogue):
         self.dialogue = dialogue
         self.conversation = Conversation(stack)
-        self.transcript: List[str] = []
+        self.transcript: List[Tuple[str, str]] = []
         self.last_reply = ""
 
     def say(self, text: str) -> str:
         self.conversation.say(text)
         reply = self.conversation.text
-        self.transcript.append(f"  user> {text!r}")
-        self.transcript.append("  bot > " + (reply.replace("\n", "\n        ") if reply.strip() else "(nothing)"))
+        self.transcript.append((text, reply))
         self.last_reply = reply
         return reply
 
-    def fail(self, number: int, turn: Dict[str, Any], failures: List[str]) -> None:
+    def history(self, pairs: int = 10) -> str:
+        """The last exchanges, with runs of the same exchange shown once."""
+        collapsed: List[List[Any]] = []
+        for exchange in self.transcript:
+            if collapsed and collapsed[-1][0] == exchange:
+                collapsed[-1][1] += 1
+            else:
+                collapsed.append([exchange, 1])
+        lines = []
+        for (text, reply), count in collapsed[-pairs:]:
+            lines.append(f"  user> {text!r}" + (f"   (x{count}, same reply each time)" if count > 1 else ""))
+            lines.append("  bot > " + (reply.strip().replace("\n", "\n        ") if reply.strip() else "(nothing)"))
+        return "\n".join(lines)
+
+    def report(self, number: int, turn: Dict[str, Any], failures: List[str]) -> str:
         shown = turn.get("user", f"[fill {turn.get('fill')!r} until {turn.get('until')}]")
-        history = "\n".join(self.transcript[-16:])
-        pytest.fail(
-            f"dialogue {self.dialogue.theme}/{self.dialogue.id} ({self.dialogue.why})\n"
-            f"turn {number}: user typed {shown!r}\n"
-            + "".join(f"  - {f}\n" for f in failures)
-            + f"bot said:\n  {self.last_reply.strip() or '(nothing)'}\n"
-            f"conversation so far (last turns):\n{history}",
-            pytrace=False,
-        )
+        reply = self.last_reply.strip().replace("\n", "\n    ") or "(nothing)"
+        return (f"turn {number}: user typed {shown!r}\n" + "".join(f"  - {f}\n" for f in failures)
+                + f"  bot said:\n    {reply}\n")
 
     def play(self) -> None:
+        """Play every turn; a turn whose expectations fail is reported and the dialogue goes on, so one
+        run shows every gap. It stops only when a fill turn cannot reach its target."""
+        reports: List[str] = []
         for number, turn in enumerate(self.dialogue.turns, 1):
             if "fill" in turn:
-                self._fill(number, turn)
-                continue
-            asked_before = last_question(self.last_reply)
-            reply = self.say(turn["user"])
-            replies = list(self.conversation.replies)
-            slots = self.conversation.tracker()["slots"]
-            failures = check(turn, reply, replies, slots, self.conversation.buttons)
+                reached, failures = self._fill(turn)
+            else:
+                reached = True
+                asked_before = last_question(self.last_reply)
+                reply = self.say(turn["user"])
+                failures = check(turn, reply, list(self.conversation.replies), self.conversation.tracker()["slots"],
+                                 self.conversation.buttons)
+                if "if_reasked" in turn and asked_before and last_question(reply) == asked_before:
+                    self.say(turn["if_reasked"])
             if failures:
-                self.fail(number, turn, failures)
-            if "if_reasked" in turn and asked_before and last_question(reply) == asked_before:
-                self.say(turn["if_reasked"])
-
-    def _fill(self, number: int, turn: Dict[str, Any]) -> None:
-        """Answer each question with the fill text until the target shows; then check the turn's
-        expectations against that reply."""
-        target = turn["until"]
-        for _ in range(MAX_FILL + 1):
-            if shows_stage(self.last_reply, target):
+                reports.append(self.report(number, turn, failures))
+            if not reached:
+                reports.append(f"(stopped at turn {number} of {len(self.dialogue.turns)})\n")
                 break
-            if _ == MAX_FILL:
-                self.fail(number, turn, [f"answering {turn['fill']!r} {MAX_FILL} times never reached {target!r}"])
+        if reports:
+            pytest.fail(
+                f"dialogue {self.dialogue.theme}/{self.dialogue.id}: {self.dialogue.why}\n"
+                + "".join(reports)
+                + f"conversation (last turns):\n{self.history()}",
+                pytrace=False,
+            )
+
+    def _fill(self, turn: Dict[str, Any]) -> Tuple[bool, List[str]]:
+        """Answer each question with the fill text until the target shows; then check the turn's
+        expectations against that reply. Returns whether the target was reached, and the failures."""
+        target = turn["until"]
+        sent = 0
+        while not shows_stage(self.last_reply, target):
+            stuck = sent >= 3 and len({r for _, r in self.transcript[-3:]}) == 1
+            if sent >= MAX_FILL or stuck:
+                return False, [f"answering {turn['fill']!r} to each question never reached {target!r}"
+                               + (" (the same reply came back each time)" if stuck else "")]
             self.say(turn["fill"])
-        failures = check(turn, self.last_reply, list(self.conversation.replies),
-                         self.conversation.tracker()["slots"], self.conversation.buttons)
-        if failures:
-            self.fail(number, turn, failures)
+            sent += 1
+        return True, check(turn, self.last_reply, list(self.conversation.replies),
+                           self.conversation.tracker()["slots"], self.conversation.buttons)
 
 
 def check(turn: Dict[str, Any], reply: str, replies: List[Dict[str, Any]], slots: Dict[str, Any],
