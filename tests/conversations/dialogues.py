@@ -223,7 +223,8 @@ def problems(dialogue: Dialogue) -> List[str]:
                         found.append(f"{at}: {item} has no answer value {value!r} "
                                      f"(values: {sorted(items[item]['labels'])})")
         for key in ("says", "not_says", "once", "not_button"):
-            if key in turn and (not isinstance(turn[key], list) or not all(isinstance(s, str) and s for s in turn[key])):
+            value = turn.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
                 found.append(f"{at}: `{key}` is a list of text")
         if "emergency" in turn and not isinstance(turn["emergency"], bool):
             found.append(f"{at}: `emergency` is true or false")

@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import Conversation
 from tests.conversations.dialogues import (
-    Dialogue, as_list, last_question, load_dialogues, problems, recorded_as, recorded_label, shows_question,
-    shows_stage,
+    STAGE_TARGETS, Dialogue, as_list, last_question, load_dialogues, problems, recorded_as, recorded_label,
+    shows_question, shows_stage,
 )
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,7 @@ class Run:
                 reply = self.say(turn["user"])
                 failures = check(turn, reply, list(self.conversation.replies), self.conversation.tracker()["slots"],
                                  self.conversation.buttons)
-                if "if_reasked" in turn and asked_before and last_question(reply) == asked_before:
+                if "if_reasked" in turn and asked_before and reasked(reply, asked_before):
                     self.say(turn["if_reasked"])
             if failures:
                 reports.append(self.report(number, turn, failures))
@@ -100,6 +100,15 @@ class Run:
             sent += 1
         return True, check(turn, self.last_reply, list(self.conversation.replies),
                            self.conversation.tracker()["slots"], self.conversation.buttons)
+
+
+def reasked(reply: str, item: str) -> bool:
+    """Whether the reply asks the same question again: it shows that question, or (a short
+    clarification such as "Yes, No or Not known?") it shows no other question or stage."""
+    now = last_question(reply)
+    if now is not None:
+        return now == item
+    return not any(shows_stage(reply, stage) for stage in STAGE_TARGETS)
 
 
 def check(turn: Dict[str, Any], reply: str, replies: List[Dict[str, Any]], slots: Dict[str, Any],
@@ -144,8 +153,8 @@ def check(turn: Dict[str, Any], reply: str, replies: List[Dict[str, Any]], slots
     for item, value in (turn.get("recorded") or {}).items():
         if not recorded_as(reply, item, value):
             shown = recorded_label(reply, item)
-            failures.append(f"the summary does not show {item} as {value!r}"
-                            + (f" (it shows: {shown!r})" if shown is not None else " (the question is not in the reply)"))
+            where = f" (it shows: {shown!r})" if shown is not None else " (the question is not in the reply)"
+            failures.append(f"the summary does not show {item} as {value!r}{where}")
     if turn.get("answered") and not texts:
         failures.append("the assistant sent no reply")
     titles = {b.get("title") for b in buttons}
