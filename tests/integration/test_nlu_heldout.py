@@ -1,7 +1,8 @@
 """Understanding: intent accuracy and per-topic F1 on phrasings the model never saw in training.
 
 The held-out set (tests/nlu/heldout.yml) is written separately from data/nlu/ (no training line
-shares 45% or more of its words with a held-out line). Intent accuracy is the classifier's top
+shares 45% or more of its words with a held-out line; checked below for the intents added with
+issue 8, whose lines were written under that rule). Intent accuracy is the classifier's top
 intent, as `rasa test nlu` measures it; the report also gives the end-to-end rate, where a
 prediction below the FallbackClassifier threshold counts as wrong even when its top intent is right
 (the user then gets the search fallback's suggestions instead of the answer). The suite fails below
@@ -20,10 +21,15 @@ from tests.conftest import SUMMARY_REPORTS
 pytestmark = pytest.mark.integration
 MIN_ACCURACY = 0.95
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+# Intents added for issue 8 (hedged answers, checklist options, places and domains we do not cover,
+# follow-ups without a named topic): their held-out lines must not be near-copies of training lines.
+ISSUE8_INTENTS = {"answer_not_known", "choose_option", "inform_other_area", "ask_adult_safeguarding", "ask_timescales",
+                  "ask_who_decides", "ask_who_is_told", "ask_sharing_onward", "ask_contact_only"}
+MAX_WORD_OVERLAP = 0.45
 
 
-def heldout_examples():
-    data = yaml.safe_load(HELDOUT.read_text())
+def heldout_examples(path=HELDOUT):
+    data = yaml.safe_load(path.read_text())
     for block in data["nlu"]:
         if "intent" not in block:
             continue
@@ -79,3 +85,46 @@ def test_heldout_intent_accuracy(stack, record_property):
     SUMMARY_REPORTS.append("\n".join(report[:12] + ["  (full report: tests/artifacts/nlu_report.txt)"]))
     record_property("intent_accuracy", accuracy)
     assert accuracy >= MIN_ACCURACY, "\n".join(report)
+
+
+def _words(text):
+    return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def test_new_heldout_lines_are_not_near_copies_of_training_lines():
+    """Word overlap (shared words over all words of the two lines) stays below 45% for every pair."""
+    training = [(intent, text, _words(text)) for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
+                for intent, text in heldout_examples(path)]
+    copies = []
+    for intent, text in heldout_examples():
+        if intent not in ISSUE8_INTENTS:
+            continue
+        words = _words(text)
+        for train_intent, train_text, train_words in training:
+            overlap = len(words & train_words) / len(words | train_words)
+            if overlap >= MAX_WORD_OVERLAP:
+                copies.append(f"  {overlap:.2f} held-out {intent}: {text!r} ~ training {train_intent}: {train_text!r}")
+    assert not copies, "held-out lines too close to training lines:\n" + "\n".join(copies)
+
+
+def test_hedges_are_never_yes_or_no(stack):
+    """A hedged checklist answer ("probably", "n/k", "I think so") must never be understood as affirm or deny.
+
+    Checked on the classifier's top intent (not only after the fallback threshold), and the report says
+    how many hedges the `hedge` entity (a lookup table, independent of the classifier) also flags.
+    """
+    hedges = [text for intent, text in heldout_examples() if intent == "answer_not_known"]
+    assert len(hedges) >= 8
+    as_fact, flagged = [], 0
+    for text in hedges:
+        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.rasa_auth_token},
+                                 json={"text": text}, timeout=30)
+        response.raise_for_status()
+        parsed = response.json()
+        top = [r for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback"][0]["name"]
+        if top in {"affirm", "deny"}:
+            as_fact.append(f"  {text!r} -> {top}")
+        flagged += any(e["entity"] == "hedge" for e in parsed["entities"])
+    SUMMARY_REPORTS.append(f"Hedged answers (held-out): {len(hedges)}; understood as yes or no: {len(as_fact)}; "
+                           f"also flagged by the hedge entity: {flagged}")
+    assert not as_fact, "hedges understood as yes or no:\n" + "\n".join(as_fact)
