@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Text, Tuple, Type
@@ -38,6 +39,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+YEAR = re.compile(r"(19|20)\d\d")  # the term word "#year" matches a year such as 2015
 FLAG_KEY = "danger_flagged"
 PATTERN_KEY = "danger_pattern"
 
@@ -101,6 +103,8 @@ class Lexicon:
         result = []
         for text, lemma in tokens:
             forms = {_clean(text), _clean(lemma or text)}
+            if YEAR.fullmatch(_clean(text)):
+                forms.add("#year")
             forms |= {self.normalise[f] for f in list(forms) if f in self.normalise}
             forms.discard("")
             if forms:
