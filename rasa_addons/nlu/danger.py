@@ -1,0 +1,211 @@
+"""A safety net for emergencies that does not depend on the intent classifier's confidence.
+
+`DangerFlagger` runs after the FallbackClassifier (bot/config.yml). It reads the message's tokens and
+lemmas (from SpacyTokenizer) and, when they match a pattern in the danger lexicon
+(data/danger_lexicon.yml: a violence verb going on now, "in danger", a threat to kill, "999",
+"police won't come", someone arriving, a child taken or locked in...), it sets the intent to
+`ask_emergency` with confidence 1.0, keeps the classifier's intent ranking, and marks the message:
+`danger_flagged: true` and `danger_pattern: <pattern name>` appear in the parse result (and so in the
+tracker's latest_message). A message it does not flag keeps its intent and gets `danger_flagged: false`.
+
+The component is not trained: it reads the lexicon when the model is loaded. The lexicon path
+(config `lexicon`) is read relative to the working directory, then relative to the project root.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Text, Tuple, Type
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+YEAR = re.compile(r"(19|20)\d\d")  # the term word "#year" matches a year such as 2015
+FLAG_KEY = "danger_flagged"
+PATTERN_KEY = "danger_pattern"
+
+# A term is a tuple of words; a group is a tuple of terms.
+Term = Tuple[Text, ...]
+Group = Tuple[Term, ...]
+
+
+def _clean(word: Text) -> Text:
+    return word.lower().replace("'", "").replace("\u2019", "").strip()
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: Text
+    all: Tuple[Group, ...]
+    unless: Tuple[Group, ...]
+    within: Optional[int] = None  # the `all` groups' matches start at most this many tokens apart
+
+
+class Lexicon:
+    """The danger patterns, matched against a message's (text, lemma) tokens."""
+
+    def __init__(self, data: Dict[Text, Any]) -> None:
+        self.normalise: Dict[Text, Text] = {_clean(k): _clean(v) for k, v in (data.get("normalise") or {}).items()}
+        named = {name: self._group(terms) for name, terms in (data.get("terms") or {}).items()}
+        self.ignore: Group = self._group(data.get("ignore") or [])
+        self.patterns: List[Pattern] = []
+        for item in data.get("patterns") or []:
+            self.patterns.append(Pattern(
+                name=item["name"],
+                all=tuple(self._resolve(group, named, item["name"]) for group in item["all"]),
+                unless=tuple(self._resolve(group, named, item["name"]) for group in item.get("unless") or []),
+                within=item.get("within"),
+            ))
+        if not self.patterns:
+            raise ValueError("the danger lexicon has no patterns")
+
+    @classmethod
+    def from_file(cls, path: Path) -> "Lexicon":
+        return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def _group(self, terms: Iterable[Any]) -> Group:
+        group = []
+        for term in terms:
+            words = tuple(self.normalise.get(w, w) for w in (_clean(w) for w in str(term).split()) if w)
+            if words:
+                group.append(words)
+        return tuple(group)
+
+    def _resolve(self, group: Any, named: Dict[Text, Group], pattern: Text) -> Group:
+        if isinstance(group, str):
+            if group not in named:
+                raise ValueError(f"danger pattern {pattern!r} uses unknown term list {group!r}")
+            return named[group]
+        return self._group(group)
+
+    # --- matching -------------------------------------------------------------------------------
+    def forms(self, tokens: Sequence[Tuple[Text, Text]]) -> List[frozenset]:
+        """Each token as the set of forms a term word may match: its text and lemma, cleaned."""
+        result = []
+        for text, lemma in tokens:
+            forms = {_clean(text), _clean(lemma or text)}
+            if YEAR.fullmatch(_clean(text)):
+                forms.add("#year")
+            forms |= {self.normalise[f] for f in list(forms) if f in self.normalise}
+            forms.discard("")
+            if forms:
+                result.append(frozenset(forms))
+        return result
+
+    @staticmethod
+    def _starts(term: Term, forms: Sequence[frozenset]) -> List[int]:
+        n = len(term)
+        return [start for start in range(len(forms) - n + 1)
+                if all(term[i] in forms[start + i] for i in range(n))]
+
+    @classmethod
+    def _find(cls, term: Term, forms: Sequence[frozenset]) -> Optional[int]:
+        starts = cls._starts(term, forms)
+        return starts[0] if starts else None
+
+    def _positions(self, group: Group, forms: Sequence[frozenset]) -> List[int]:
+        return sorted({start for term in group for start in self._starts(term, forms)})
+
+    def _has(self, group: Group, forms: Sequence[frozenset]) -> bool:
+        return any(self._find(term, forms) is not None for term in group)
+
+    def _matches(self, pattern: Pattern, forms: Sequence[frozenset]) -> bool:
+        if any(self._has(g, forms) for g in pattern.unless):
+            return False
+        positions = [self._positions(g, forms) for g in pattern.all]
+        if not all(positions):
+            return False
+        if pattern.within is None:
+            return True
+        # Some choice of one match per group spans at most `within` tokens (messages are short).
+        return any(max(choice) - min(choice) <= pattern.within for choice in itertools.product(*positions))
+
+    def _without_ignored(self, forms: List[frozenset]) -> List[frozenset]:
+        changed = True
+        while changed:
+            changed = False
+            for term in self.ignore:
+                start = self._find(term, forms)
+                if start is not None:
+                    forms = forms[:start] + forms[start + len(term):]
+                    changed = True
+        return forms
+
+    def match(self, tokens: Sequence[Tuple[Text, Text]]) -> Optional[Text]:
+        """The name of the first pattern the tokens match, or None."""
+        forms = self._without_ignored(self.forms(tokens))
+        if not forms:
+            return None
+        for pattern in self.patterns:
+            if self._matches(pattern, forms):
+                return pattern.name
+        return None
+
+
+def resolve_path(path: Text) -> Path:
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    return PROJECT_ROOT / candidate
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class DangerFlagger(GraphComponent):
+    """Sets the intent to the emergency intent when the danger lexicon matches (see module doc)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Tokenizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"lexicon": "data/danger_lexicon.yml", "intent": "ask_emergency"}
+
+    def __init__(self, config: Dict[Text, Any], lexicon: Lexicon) -> None:
+        self.intent = config["intent"]
+        self.lexicon = lexicon
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> DangerFlagger:
+        path = resolve_path(config["lexicon"])
+        return cls(config, Lexicon.from_file(path))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            tokens = message.get(TOKENS_NAMES[TEXT]) or []
+            pattern = self.lexicon.match([(t.text, t.lemma) for t in tokens])
+            message.set(FLAG_KEY, pattern is not None, add_to_output=True)
+            if pattern is None:
+                continue
+            message.set(PATTERN_KEY, pattern, add_to_output=True)
+            message.set(INTENT, {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            logger.debug("danger pattern %s matched; intent set to %s", pattern, self.intent)
+        return messages
