@@ -122,6 +122,8 @@ class ValidateChecklistForm(FormValidationAction):
 
     async def validate_checklist_step(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        if value is None:
+            return {}  # the slot was reset (the form starting): no message to consume
         state = current_state(tracker)
         if state is None:
             return {STEP: "stopped"}

@@ -24,18 +24,12 @@ def respond_to_topic(topic_id: str, partnership: Optional[str]) -> Tuple[Reply, 
 
 def respond_in_context(tracker: Tracker, topic_id: str) -> Tuple[Reply, Dict[str, Any]]:
     """As `respond_to_topic`, for someone who may have said they work outside the two partnerships:
-    a place named in this question gets the coverage answer (never a local answer), and a place named
-    earlier labels the answer as another area's."""
-    data = content()
-    named_here = _place(latest_entities(tracker).get(OTHER_AREA))
-    area = named_here or tracker.get_slot(OTHER_AREA)
-    partnership = tracker.get_slot(PARTNERSHIP)
+    while a place we do not cover is known (named now or earlier), the answer is the coverage answer."""
+    area = _place(latest_entities(tracker).get(OTHER_AREA)) or _place(tracker.get_slot(OTHER_AREA))
     if topic_id == "emergency" or not area:
-        return respond_to_topic(topic_id, partnership)
-    if named_here or answers.needs_partnership(data, topic_id, partnership):
-        return answers.coverage(data, area), {TOPIC: OUT_OF_SCOPE, PENDING_TOPIC: topic_id, OTHER_AREA: area}
-    reply, slots = respond_to_topic(topic_id, partnership)
-    return Reply(answers.outside_coverage_note(area) + "\n\n" + reply.text, reply.buttons), slots
+        return respond_to_topic(topic_id, tracker.get_slot(PARTNERSHIP))
+    # Never answered as if local: say what is covered; the buttons show one procedure, labelled.
+    return answers.coverage(content(), area), {TOPIC: OUT_OF_SCOPE, PENDING_TOPIC: topic_id}
 
 
 def _place(area: Optional[str]) -> Optional[str]:
@@ -120,6 +114,26 @@ class ActionAnswerCoverage(Action):
         area = _place(latest_entities(tracker).get(OTHER_AREA)) or tracker.get_slot(OTHER_AREA)
         send(dispatcher, answers.coverage(data, area))
         return slot_events(**{TOPIC: OUT_OF_SCOPE, OTHER_AREA: area})
+
+
+class ActionGreet(Action):
+    """A greeting; one that names a partnership's place or a role is taken as said."""
+
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        data = content()
+        area = _place(latest_entities(tracker).get(OTHER_AREA))
+        partnership = tracker.get_slot(PARTNERSHIP)
+        if area:
+            send(dispatcher, answers.coverage(data, area))
+            return slot_events(**{TOPIC: OUT_OF_SCOPE})
+        if partnership in PARTNERSHIPS:
+            send(dispatcher, answers.greeting(data, partnership))
+            return []
+        dispatcher.utter_message(response="utter_greet")
+        return []
 
 
 class ActionTellMore(Action):

@@ -17,6 +17,13 @@ class ValidateSlotMappings(ValidationAction):
 
     def validate_partnership(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        named = [e for e in (tracker.latest_message or {}).get("entities") or []
+                 if e.get("entity") == "partnership" and e.get("value") in PARTNERSHIPS]
+        if len({e["value"] for e in named}) > 1:
+            # "we're Kent not West Midlands", "sorry, I meant WM not Kent": the place named first is
+            # the one meant, the other is being corrected.
+            first = min(named, key=lambda e: e.get("start", 0))
+            return {"partnership": first["value"]}
         if value in PARTNERSHIPS:
             return {"partnership": value}
         # Keep the partnership the user already chose rather than replacing it with nonsense.

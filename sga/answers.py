@@ -104,7 +104,8 @@ def answer(content: Content, topic_id: str, partnership: Optional[str], *, detai
             label = "National position" if doc.key == NATIONAL else f"From the {doc.name} procedure ({procedure_number(doc)})"
             text = f"{label}:\n{text}"
         parts.append(text)
-    parts.extend(_notes(content, topic_id, partnership, docs))
+    said_already = any("legal advice" in part.lower() for part in parts)
+    parts.extend(n for n in _notes(content, topic_id, partnership, docs) if not (n == LEGAL_ADVICE and said_already))
     parts.extend(citation_line(doc, doc.entries[topic_id]) for doc in docs)
 
     buttons = []
@@ -223,4 +224,18 @@ def which_scheme(schemes: Dict[str, str], intent: str, facet_label: str) -> Repl
         text=f"Which do you mean, for {facet_label}?",
         buttons=[{"title": name[:1].upper() + name[1:], "payload": f'/{intent}{{"scheme":"{key}"}}'}
                  for key, name in schemes.items()],
+    )
+
+
+def greeting(content: Content, partnership: str) -> Reply:
+    """Hello to someone whose partnership is known (they named a place in it)."""
+    name = partnership_name(content, partnership)
+    return Reply(
+        text=(
+            f"Hello. I'll answer from the {name} procedure ({procedure_number(content.documents[partnership])}) "
+            "and cite the section each time. Ask me a question, or I can walk you through the recognition, "
+            "risk assessment or disclosure checklist.\n\n" + GUIDANCE_NOTICE
+        ),
+        buttons=[{"title": "What can you do?", "payload": "/help"},
+                 {"title": "Start a checklist", "payload": "/start_checklist"}],
     )

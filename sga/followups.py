@@ -34,6 +34,7 @@ class Scheme(Strict):
 
 class Facets(Strict):
     facets: Dict[str, str]
+    defaults: Dict[str, str] = Field(default_factory=dict)
     schemes: Dict[str, Scheme]
 
     @root_validator(skip_on_failure=True)
@@ -76,5 +77,6 @@ def resolve(intent: str, named_scheme: Optional[str], last_topic: Optional[str])
     data = facets()
     facet = FACET_INTENTS[intent]
     scheme = named_scheme if named_scheme in data.schemes else data.scheme_of(last_topic)
+    scheme = scheme or data.defaults.get(facet)
     topic_id = data.schemes[scheme].answers.get(facet) if scheme else None
     return Resolution(facet, scheme, topic_id)

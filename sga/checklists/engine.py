@@ -179,7 +179,9 @@ def handle(state: ChecklistState, heard: Heard, ctx: Context) -> Turn:
     elif stage is Stage.ITEMS:
         item = current_item(state, ctx)
         assert item is not None
-        value = heard.entities.get(OPTION_ENTITY) if heard.intent == CHOOSE_OPTION else ANSWER_INTENTS.get(heard.intent or "")
+        option = heard.entities.get(OPTION_ENTITY)
+        # An option the item offers wins over a plain yes/no ("no, asking him would increase the risk").
+        value = option if item.accepts(option) else ANSWER_INTENTS.get(heard.intent or "")
         if HEDGE_ENTITY in heard.entities and value in (YES, NO):
             value = NOT_KNOWN  # "probably", "I think so": a hedge is never recorded as Yes or No
         if not item.accepts(value):

@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from actions.settings import PROJECT_ROOT
+from sga.settings import PROJECT_ROOT
 from tests.conftest import SUMMARY_REPORTS
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.settings import PROJECT_ROOT
+from sga.settings import PROJECT_ROOT
 from rasa_addons.nlu.danger import DangerFlagger, Lexicon
 
 SPACY_DIR = PROJECT_ROOT / "build" / "spacy_en"
