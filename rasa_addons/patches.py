@@ -6,18 +6,22 @@ server loads the project's channels (bot/credentials.yml imports `rasa_addons`).
   was more than half of the server's time per message (../shared/rasa-notes.md). An invalid reply
   is still rejected with the same error.
 - Action-server calls time out after ACTION_TIMEOUT_SECONDS (default 10) instead of Rasa's 5-minute
-  constant, and when the action server cannot be reached, times out or fails, the user is told so
-  (`ACTION_SERVER_DOWN`) instead of getting silence; the rest of that turn calls it no more and the
-  assistant listens. Nothing in the tracker changes, so an active checklist keeps its answers and
-  carries on when the user answers again. The message goes straight to the output channel, because
-  Rasa discards an action's events when a form's turn is rejected.
+  constant. When the action server cannot be reached, times out or fails, the user is told so
+  (`ACTION_SERVER_DOWN`) instead of getting silence, and the slots and the active form are put back
+  as they were before the user's message: a form whose validation could not run would otherwise
+  take the raw answer as filled and end, losing the checklist. (Not UserUtteranceReverted: Rasa
+  collapses a form's turns when it replays events, so a revert there also drops the active form.)
+  The same answer sent again once the server is back carries on. The rest of that turn calls the
+  action server no more (no second wait) and the assistant listens. The message goes straight to
+  the output channel, because Rasa discards an action's events when a form's turn is rejected.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
 import functools
 import logging
-from collections import OrderedDict
 from typing import Any, Dict, List, Optional
 
 logger = logging.getLogger(__name__)
@@ -29,9 +33,16 @@ ACTION_SERVER_DOWN = (
     "The assistant's answer service is not responding just now; your checklist answers so far are kept. "
     "Please try again in a minute. If a child is in immediate danger, call 999."
 )
-# sender id -> id of the user message whose turn found the action server down (most recent senders).
-_FAILED_TURNS: "OrderedDict[str, str]" = OrderedDict()
-_MAX_REMEMBERED = 10_000
+
+
+@dataclasses.dataclass
+class Turn:
+    """One user message being handled: whether the action server already failed in it."""
+
+    failed: bool = False
+
+
+_TURN: "contextvars.ContextVar[Optional[Turn]]" = contextvars.ContextVar("sga_turn", default=None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,65 +81,101 @@ def action_timeout() -> float:
     return value
 
 
-def _turn_of(tracker: Any) -> Optional[str]:
-    message = getattr(tracker, "latest_message", None)
-    return getattr(message, "message_id", None) if message is not None else None
-
-
-def _remember_failure(sender_id: str, turn: str) -> None:
-    _FAILED_TURNS[sender_id] = turn
-    _FAILED_TURNS.move_to_end(sender_id)
-    while len(_FAILED_TURNS) > _MAX_REMEMBERED:
-        _FAILED_TURNS.popitem(last=False)
-
-
 def _is_unavailable(error: BaseException) -> bool:
+    import aiohttp
     from rasa.core.actions.action import ActionExecutionRejection
     from rasa.shared.exceptions import RasaException
 
     if isinstance(error, ActionExecutionRejection):  # the action's own "not me": Rasa handles it
         return False
-    import aiohttp
-
     return isinstance(error, (RasaException, asyncio.TimeoutError, TimeoutError, aiohttp.ClientError))
+
+
+def _as_before_the_message(tracker: Any, domain: Any) -> List[Any]:
+    """Events that put the slots and the active loop back as they were before the latest user message."""
+    from rasa.shared.core.events import ActiveLoop, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = list(tracker.events)
+    last = next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), None)
+    if last is None:
+        return []
+    before = DialogueStateTracker.from_events(tracker.sender_id, events[:last], slots=domain.slots)
+    restore: List[Any] = [
+        SlotSet(name, before.slots[name].value)
+        for name, slot in tracker.slots.items()
+        if name in before.slots and slot.value != before.slots[name].value
+    ]
+    if before.active_loop_name != tracker.active_loop_name:
+        restore.append(ActiveLoop(before.active_loop_name))
+    return restore
+
+
+def _after_failure(tracker: Any, domain: Any, turn: Optional[Turn]) -> List[Any]:
+    """Within a user's turn, undo what the message changed; then listen."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import FollowupAction
+
+    restore = _as_before_the_message(tracker, domain) if turn is not None else []
+    return [*restore, FollowupAction(ACTION_LISTEN_NAME)]
 
 
 def _wrap_run(original_run):
     @functools.wraps(original_run)
     async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
-        from rasa.shared.core.constants import ACTION_LISTEN_NAME
-        from rasa.shared.core.events import FollowupAction
-
-        turn = _turn_of(tracker)
-        if turn is not None and _FAILED_TURNS.get(tracker.sender_id) == turn:
-            return [FollowupAction(ACTION_LISTEN_NAME)]  # already told this turn: do not wait again
+        turn = _TURN.get()
+        if turn is not None and turn.failed:
+            return _after_failure(tracker, domain, turn)  # already told this turn: do not wait again
         try:
             return await original_run(self, output_channel, nlg, tracker, domain)
         except BaseException as error:
             if not _is_unavailable(error):
                 raise
-            reason = "timed out" if isinstance(error, asyncio.TimeoutError) else str(error) or type(error).__name__
-            logger.warning("Action server unavailable running '%s' (%s); the user was told", self.name(), reason)
+            reason = "timed out" if isinstance(error, (asyncio.TimeoutError, TimeoutError)) else str(error)
+            logger.warning("Action server unavailable running '%s' (%s); the user was told",
+                           self.name(), reason or type(error).__name__)
             if turn is not None:
-                _remember_failure(tracker.sender_id, turn)
+                turn.failed = True
             try:
                 await output_channel.send_text_message(tracker.sender_id, ACTION_SERVER_DOWN)
             except Exception:  # the channel itself failing must not hide the original problem
                 logger.warning("Could not tell the user that the action server is unavailable", exc_info=True)
-            return [FollowupAction(ACTION_LISTEN_NAME)]
+            return _after_failure(tracker, domain, turn)
 
     setattr(run, TIMEOUT_FLAG, True)
     return run
 
 
+def _wrap_handle_message(original):
+    @functools.wraps(original)
+    async def handle_message(self: Any, message: Any) -> Any:
+        token = _TURN.set(Turn())
+        try:
+            return await original(self, message)
+        finally:
+            _TURN.reset(token)
+
+    setattr(handle_message, TIMEOUT_FLAG, True)
+    return handle_message
+
+
+def new_turn() -> "contextvars.Token[Optional[Turn]]":
+    """What the patched MessageProcessor.handle_message does for each message (for tests)."""
+    return _TURN.set(Turn())
+
+
 def apply() -> None:
     import rasa.core.actions.action as rasa_action
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
 
     # Read by RemoteAction.run at each call (`timeout=DEFAULT_REQUEST_TIMEOUT`).
     rasa_action.DEFAULT_REQUEST_TIMEOUT = action_timeout()
     if not getattr(RemoteAction.run, TIMEOUT_FLAG, False):
         RemoteAction.run = _wrap_run(RemoteAction.run)  # type: ignore[method-assign]
+    if not getattr(MessageProcessor.handle_message, TIMEOUT_FLAG, False):
+        MessageProcessor.handle_message = _wrap_handle_message(  # type: ignore[method-assign]
+            MessageProcessor.handle_message)
     if getattr(RemoteAction, APPLIED_FLAG, False):
         return
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, FollowupAction, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, FollowupAction, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -20,7 +20,14 @@ import rasa.core.actions.action as rasa_action
 import rasa_addons  # noqa: F401  (applies the patches, as loading a channel does)
 from rasa_addons import patches
 
-DOMAIN = Domain.from_dict({"actions": ["action_answer_topic", "validate_checklist_form"]})
+DOMAIN = Domain.from_dict({
+    "actions": ["action_answer_topic", "validate_checklist_form", "action_finish_checklist"],
+    "forms": {"checklist_form": {"required_slots": ["checklist_step"]}},
+    "slots": {
+        "checklist_step": {"type": "text", "influence_conversation": False, "mappings": [{"type": "from_text"}]},
+        "checklist_state": {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]},
+    },
+})
 
 
 def closed_port() -> int:
@@ -29,11 +36,19 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def tracker(sender: str) -> DialogueStateTracker:
+def tracker(sender: str, after_message=()) -> DialogueStateTracker:
+    """Mid-checklist: the form asked question 3; the user answered; `after_message` happened since."""
     return DialogueStateTracker.from_events(sender, [
         ActionExecuted("action_listen"),
+        UserUttered("start the recognition checklist", {"name": "start_checklist"}),
+        ActionExecuted("checklist_form"),
+        ActiveLoop("checklist_form"),
+        SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no"}}),
+        SlotSet("requested_slot", "checklist_step"),
+        ActionExecuted("action_listen"),
         UserUttered("yep", {"name": "affirm"}, message_id=uuid.uuid4().hex),
-    ])
+        *after_message,
+    ], slots=DOMAIN.slots)
 
 
 async def call(port: int, sender: str, action: str = "action_answer_topic", same_tracker=None):
@@ -84,16 +99,57 @@ def test_the_timeout_comes_from_the_settings(monkeypatch):
     assert rasa_action.DEFAULT_REQUEST_TIMEOUT != 300  # Rasa's 5 minutes is replaced on import
 
 
+LISTEN = FollowupAction("action_listen")
+
+
+async def in_turn(coroutine):
+    """As the patched MessageProcessor.handle_message runs each user message."""
+    patches.new_turn()
+    return await coroutine
+
+
 def test_a_closed_port_tells_the_user_at_once_and_listens():
     start = time.monotonic()
-    events, messages = asyncio.run(call(closed_port(), "closed-" + uuid.uuid4().hex))
+    events, messages = asyncio.run(in_turn(call(closed_port(), "closed-" + uuid.uuid4().hex)))
     assert time.monotonic() - start < 3
     assert [m["text"] for m in messages] == [patches.ACTION_SERVER_DOWN]
-    assert events == [FollowupAction("action_listen")]
+    assert events == [LISTEN]
+
+
+def test_the_answer_taken_by_the_form_is_handed_back_so_the_checklist_stays_where_it_was():
+    # As the form calls its validation: the raw answer sits in the slot, waiting to be validated.
+    answered = tracker("form-" + uuid.uuid4().hex, [ActionExecuted("checklist_form"), SlotSet("checklist_step", "yep")])
+    events, messages = asyncio.run(in_turn(call(closed_port(), "", "validate_checklist_form", answered)))
+    assert events == [SlotSet("checklist_step", None), LISTEN]
+    assert len(messages) == 1
+
+
+def test_a_form_that_ended_in_the_failed_turn_is_active_again():
+    # The last answer was validated and the form ended, then saving failed: back to the confirm step.
+    ended = tracker("ended-" + uuid.uuid4().hex, [
+        ActionExecuted("checklist_form"), SlotSet("checklist_step", "done"),
+        SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no", "q3": "yes"}}),
+        SlotSet("requested_slot", None), ActiveLoop(None), ActionExecuted("action_finish_checklist"),
+    ])
+    events, _ = asyncio.run(in_turn(call(closed_port(), "", "action_finish_checklist", ended)))
+    assert SlotSet("checklist_step", None) in events and ActiveLoop("checklist_form") in events
+    assert SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no"}}) in events
+    assert SlotSet("requested_slot", "checklist_step") in events and events[-1] == LISTEN
+    replayed = ended.copy()
+    for event in events:
+        replayed.update(event)
+    assert replayed.active_loop_name == "checklist_form" and replayed.get_slot("checklist_step") is None
+
+
+def test_outside_a_user_turn_the_user_is_still_told_but_nothing_is_undone():
+    events, messages = asyncio.run(call(closed_port(), "api-" + uuid.uuid4().hex))
+    assert [m["text"] for m in messages] == [patches.ACTION_SERVER_DOWN]
+    assert events == [LISTEN]
 
 
 def test_a_server_that_never_answers_times_out_and_the_turn_does_not_wait_twice(short_timeout):
     async def scenario():
+        patches.new_turn()
         async with FakeActionServer(None) as server:
             shared = tracker("hung-" + uuid.uuid4().hex)
             start = time.monotonic()
@@ -106,15 +162,16 @@ def test_a_server_that_never_answers_times_out_and_the_turn_does_not_wait_twice(
     took, (events, messages), (events2, messages2), requests, total = asyncio.run(scenario())
     assert 1.4 < took < 4
     assert [m["text"] for m in messages] == [patches.ACTION_SERVER_DOWN]
-    assert events == events2 == [FollowupAction("action_listen")]
+    assert events == events2 == [LISTEN]
     assert messages2 == [] and requests == 1 and total < 4
 
 
 def test_a_new_turn_tries_the_server_again():
     sender = "retry-" + uuid.uuid4().hex
-    asyncio.run(call(closed_port(), sender))
+    asyncio.run(in_turn(call(closed_port(), sender)))
 
     async def answered():
+        patches.new_turn()
         body = json.dumps({"events": [], "responses": [{"text": "Level 1, Level 2, Level 3"}]}).encode()
         async with FakeActionServer(200, body) as server:
             return await call(server.port, sender)
