@@ -12,7 +12,9 @@ from sga.outcomes.privacy import (
     validate_case_reference,
     validate_role,
 )
-from sga.outcomes.store import DatabaseUnavailable, OutcomeSchemaMissing, OutcomeStore, SaveResult
+from sga.outcomes.store import (
+    ChainInvalid, DatabaseUnavailable, OutcomeSchemaMissing, OutcomeStore, PurgeResult, SaveResult,
+)
 
 __all__ = [
     "OutcomeStore",
@@ -20,6 +22,8 @@ __all__ = [
     "SaveResult",
     "VerifyResult",
     "DatabaseUnavailable",
+    "ChainInvalid",
+    "PurgeResult",
     "OutcomeSchemaMissing",
     "CaseReferenceRefused",
     "validate_case_reference",

@@ -113,7 +113,7 @@ def test_verify_reports_an_intact_chain_then_names_the_edited_record(migrated_ur
     drafts = [make_draft() for _ in range(3)]
     save_all(migrated_url, tmp_path, drafts)
     assert sga(["verify", "--url", migrated_url]) == 0
-    assert capsys.readouterr().out.strip() == "OK: 3 records, chain intact"
+    assert capsys.readouterr().out.splitlines()[0] == "OK: 3 records, chain intact"
 
     tamper(migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
            outcome="none", id=drafts[2].id)
@@ -167,7 +167,7 @@ def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrate
 
     verified = run("verify")
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.strip() == "OK: 1 records, chain intact"
+    assert verified.stdout.splitlines()[0] == "OK: 1 records, chain intact"
     exported = run("export", "--format", "json")
     assert exported.returncode == 0 and len(json.loads(exported.stdout)) == 1
     refused = run("export", "--format", "csv", "--since", "tomorrow")
