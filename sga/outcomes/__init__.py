@@ -13,7 +13,7 @@ from sga.outcomes.privacy import (
     validate_role,
 )
 from sga.outcomes.store import (
-    ChainInvalid, DatabaseUnavailable, OutcomeSchemaMissing, OutcomeStore, PurgeResult, SaveResult,
+    ChainInvalid, DatabaseUnavailable, OutcomeNotSaved, OutcomeSchemaMissing, OutcomeStore, PurgeResult, SaveResult,
 )
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "VerifyResult",
     "DatabaseUnavailable",
     "ChainInvalid",
+    "OutcomeNotSaved",
     "PurgeResult",
     "OutcomeSchemaMissing",
     "CaseReferenceRefused",

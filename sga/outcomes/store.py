@@ -34,6 +34,11 @@ class OutcomeSchemaMissing(RuntimeError):
     """The outcome tables do not exist: the migrations have not been run."""
 
 
+class OutcomeNotSaved(RuntimeError):
+    """Neither the database nor the spool could take the outcome (e.g. the disk is full): it is not
+    saved anywhere, and the user must be told to record it by hand."""
+
+
 class ChainInvalid(RuntimeError):
     """The audit chain does not verify, so nothing may be purged (it would destroy the evidence)."""
 
@@ -70,12 +75,23 @@ class OutcomeStore:
             self._write(draft)
         except DatabaseUnavailable as error:
             log.warning("Outcome %s spooled: database unavailable (%s)", draft.reference, error)
-            self._spool(draft)
+            self._spool_or_fail(draft, error)
             return SaveResult(draft.reference, stored=False)
-        except OutcomeSchemaMissing:
-            self._spool(draft)  # never lose an outcome, even on a database that was not migrated
+        except OutcomeSchemaMissing as error:
+            self._spool_or_fail(draft, error)  # never lose an outcome, even on a database that was not migrated
             raise
         return SaveResult(draft.reference, stored=True)
+
+    def _spool_or_fail(self, draft: OutcomeDraft, why: Exception) -> None:
+        try:
+            self._spool(draft)
+        except OSError as error:
+            log.error("Outcome %s NOT saved: database unavailable (%s) and spool %s unwritable (%s)",
+                      draft.reference, why, self.spool_dir, error)
+            raise OutcomeNotSaved(
+                f"Outcome {draft.reference} was not saved: the outcome log is unavailable and the spool "
+                f"{self.spool_dir} cannot be written ({error.strerror or error})"
+            ) from error
 
     def flush_spool(self) -> int:
         """Write spooled drafts; return how many were new. Ids already stored are skipped, not duplicated."""
