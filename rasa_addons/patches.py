@@ -14,6 +14,10 @@ server loads the project's channels (bot/credentials.yml imports `rasa_addons`).
   The same answer sent again once the server is back carries on. The rest of that turn calls the
   action server no more (no second wait) and the assistant listens. The message goes straight to
   the output channel, because Rasa discards an action's events when a form's turn is rejected.
+- When the lock store (Redis, with bot/endpoints.production.yml) cannot be reached, Rasa answers
+  every message with nothing and logs a long error holding the message text. Instead the user is
+  told (`LOCK_STORE_DOWN`) and one line is logged, without the text. The message is not processed,
+  so the conversation is unchanged; Rasa reconnects by itself once Redis is back.
 """
 from __future__ import annotations
 
@@ -33,6 +37,11 @@ ACTION_SERVER_DOWN = (
     "The assistant's answer service is not responding just now; your checklist answers so far are kept. "
     "Please try again in a minute. If a child is in immediate danger, call 999."
 )
+LOCK_STORE_DOWN = (
+    "The assistant cannot take messages just now because one of its services is down; nothing you "
+    "said before is lost, and your checklist answers so far are kept. Please try again in a few minutes. "
+    "If a child is in immediate danger, call 999."
+)
 
 
 @dataclasses.dataclass
@@ -43,6 +52,8 @@ class Turn:
 
 
 _TURN: "contextvars.ContextVar[Optional[Turn]]" = contextvars.ContextVar("sga_turn", default=None)
+# Set by the agent around one message; the processor marks it once it starts handling the message.
+_STARTED: "contextvars.ContextVar[Optional[List[bool]]]" = contextvars.ContextVar("sga_started", default=None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,11 +160,45 @@ def _wrap_run(original_run):
 def _wrap_handle_message(original):
     @functools.wraps(original)
     async def handle_message(self: Any, message: Any) -> Any:
+        started = _STARTED.get()
+        if started is not None:
+            started.append(True)
         token = _TURN.set(Turn())
         try:
             return await original(self, message)
         finally:
             _TURN.reset(token)
+
+    setattr(handle_message, TIMEOUT_FLAG, True)
+    return handle_message
+
+
+def _wrap_agent_handle_message(original):
+    @functools.wraps(original)
+    async def handle_message(self: Any, message: Any) -> Any:
+        from rasa.core.lock_store import LockError
+
+        try:
+            from redis.exceptions import RedisError
+        except ImportError:  # pragma: no cover - redis is a Rasa dependency
+            RedisError = LockError
+        started: List[bool] = []
+        token = _STARTED.set(started)
+        try:
+            return await original(self, message)
+        except (LockError, RedisError) as error:
+            if started:  # handled already; only releasing the lock failed: the replies are out
+                logger.error("Lock store error after handling a message: %s", " ".join(str(error).split()))
+                return None
+            logger.error("Lock store unavailable, message not processed; the user was told (%s)",
+                         " ".join(str(error).split()))
+            try:
+                await message.output_channel.send_text_message(message.sender_id, LOCK_STORE_DOWN)
+            except Exception:
+                logger.warning("Could not tell the user that the lock store is unavailable", exc_info=True)
+            return None
+        finally:
+            _STARTED.reset(token)
 
     setattr(handle_message, TIMEOUT_FLAG, True)
     return handle_message
@@ -167,6 +212,7 @@ def new_turn() -> "contextvars.Token[Optional[Turn]]":
 def apply() -> None:
     import rasa.core.actions.action as rasa_action
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
 
     # Read by RemoteAction.run at each call (`timeout=DEFAULT_REQUEST_TIMEOUT`).
@@ -176,6 +222,8 @@ def apply() -> None:
     if not getattr(MessageProcessor.handle_message, TIMEOUT_FLAG, False):
         MessageProcessor.handle_message = _wrap_handle_message(  # type: ignore[method-assign]
             MessageProcessor.handle_message)
+    if not getattr(Agent.handle_message, TIMEOUT_FLAG, False):
+        Agent.handle_message = _wrap_agent_handle_message(Agent.handle_message)  # type: ignore[method-assign]
     if getattr(RemoteAction, APPLIED_FLAG, False):
         return
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
