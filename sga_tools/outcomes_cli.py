@@ -58,6 +58,9 @@ def register(subparsers) -> None:
     purge.add_argument("--older-than", type=days, required=True, metavar="DAYS",
                        help="retention period in days (a whole number, at least 1)")
     purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    purge.add_argument("--only", choices=("conversations", "outcomes"),
+                       help="purge only these (conversations and outcome records usually have different "
+                            "retention periods: run one scheduled purge for each)")
     purge.add_argument("--url", help=url_help)
     purge.add_argument("--tracker-url", help="tracker store URL (default: TRACKER_STORE_URL from the settings)")
     purge.set_defaults(handler=purge_old)
@@ -170,9 +173,12 @@ def purge_old(args) -> int:
     cutoff = utc_now() - dt.timedelta(days=args.older_than)
     shown = cutoff.strftime("%Y-%m-%d %H:%M UTC")
     verb = "would be deleted" if args.dry_run else "deleted"
-    trackers = purge_trackers(args.tracker_url or settings.tracker_store_url, cutoff, dry_run=args.dry_run)
-    print(f"Conversations idle since before {shown}: {trackers.conversations} "
-          f"({trackers.events} tracker events) {verb}")
+    if args.only != "outcomes":
+        trackers = purge_trackers(args.tracker_url or settings.tracker_store_url, cutoff, dry_run=args.dry_run)
+        print(f"Conversations idle since before {shown}: {trackers.conversations} "
+              f"({trackers.events} tracker events) {verb}")
+    if args.only == "conversations":
+        return 0
     with store_for(args) as store:
         outcomes = store.purge(cutoff, dry_run=args.dry_run)
     print(f"Outcome records completed before {shown}: {outcomes.records} {verb}")

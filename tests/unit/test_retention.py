@@ -340,3 +340,23 @@ def test_the_cli_runs_as_a_program_and_purge_prints_one_line_errors(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_cli_purges_conversations_and_outcomes_on_separate_periods(url, tmp_path, capsys, backend):
+    store = OutcomeStore(url, tmp_path / "spool")
+    saved(store, OLD, RECENT)
+    tracker_url = conversations_database(backend, tmp_path, url)
+    # Conversations: 14 days (the recent one goes too); outcome records: untouched.
+    assert sga(["purge", "--older-than", "14", "--only", "conversations", "--url", url,
+                "--tracker-url", tracker_url]) == 0
+    out = capsys.readouterr().out
+    assert ": 2 (8 tracker events) deleted" in out and "Outcome records" not in out
+    assert scalar(url, "SELECT COUNT(*) FROM outcome_records") == 2
+    # Outcome records: 365 days; conversations: untouched (the long-running one is still there).
+    assert sga(["purge", "--older-than", "365", "--only", "outcomes", "--url", url,
+                "--tracker-url", tracker_url]) == 0
+    out = capsys.readouterr().out
+    assert "Conversations" not in out and re.search(r"completed before .*: 1 deleted", out)
+    assert scalar(tracker_url, "SELECT COUNT(DISTINCT sender_id) FROM events") == 1
+    assert store.verify().ok
+    store.close()
