@@ -1,5 +1,6 @@
 """Faults a real service meets, on a real stack: the action server killed or hung mid-checklist, and
 the Rasa server restarted mid-conversation. Each stack has its own ports and SQLite databases."""
+import json
 import os
 import signal
 import subprocess
@@ -124,3 +125,33 @@ def test_rasa_restarted_mid_conversation_keeps_the_checklist(tmp_path):
         assert "question 2 of" in conversation.text and "previous answer was: No" in conversation.text
     finally:
         second.stop()
+
+
+def test_action_server_down_when_saving_then_the_outcome_is_saved_once(fault_stack):
+    stack = fault_stack
+    conversation = Conversation(stack)
+    begin_recognition_checklist(conversation)
+    for _ in range(40):
+        if "Why is this asked?" not in [b["title"] for b in conversation.buttons]:
+            break
+        conversation.say("yes")
+    conversation.say("Skip")  # no role
+    conversation.say("CR-2024-0193")
+    assert "Save this to the outcome log?" in conversation.text, conversation.text
+    save = next(b["payload"] for b in conversation.buttons if b["title"] == "Save")
+
+    dead = action_server(stack)
+    os.killpg(dead.pid, signal.SIGKILL)
+    dead.wait(timeout=10)
+    conversation.say(save)
+    assert conversation.text == ACTION_SERVER_DOWN
+    start_action_server(stack)
+    conversation.say(save)
+    assert "Your reference is SGA-" in conversation.text, conversation.text
+    reference = conversation.text.split("Your reference is ")[1].split(".")[0]
+
+    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "export", "--format", "json",
+                             "--url", stack.settings.database_url], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [r["reference"] for r in json.loads(result.stdout)] == [reference]  # saved once
+    assert conversation.slot("checklist_state") is None
