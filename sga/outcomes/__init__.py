@@ -13,7 +13,13 @@ from sga.outcomes.privacy import (
     validate_role,
 )
 from sga.outcomes.store import (
-    ChainInvalid, DatabaseUnavailable, OutcomeNotSaved, OutcomeSchemaMissing, OutcomeStore, PurgeResult, SaveResult,
+    ChainInvalid,
+    DatabaseUnavailable,
+    OutcomeNotSaved,
+    OutcomeSchemaMissing,
+    OutcomeStore,
+    PurgeResult,
+    SaveResult,
 )
 
 __all__ = [

@@ -14,7 +14,9 @@ RECORDED = "outcome_recorded"
 PURGED = "records_purged"
 
 
-def event_hash(prev_hash: str, seq: int, record_id: Optional[str], event_type: str, created_at: dt.datetime, payload: str) -> str:
+def event_hash(
+    prev_hash: str, seq: int, record_id: Optional[str], event_type: str, created_at: dt.datetime, payload: str
+) -> str:
     """SHA-256(prev_hash + the event's own fields as canonical JSON + payload_hash)."""
     fields = json.dumps(
         {

@@ -7,7 +7,16 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, CheckConstraint, Column, DateTime, ForeignKey, Integer, MetaData, String, Text, TypeDecorator,
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
 )
 from sqlalchemy.orm import declarative_base
 

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 from sga.outcomes.chain import PURGED, RECORDED, VerifyResult, checkpoint_hash, event_hash, verify_chain
 from sga.outcomes.draft import RECORD_COLUMNS, OutcomeDraft, payload_hash, utc_now
 from sga.outcomes.models import (
-    CHAIN_HEAD_ID, OUTCOME_TABLES, AuditEvent, ChainHead, Checkpoint, OutcomeRecord,
+    CHAIN_HEAD_ID,
+    OUTCOME_TABLES,
+    AuditEvent,
+    ChainHead,
+    Checkpoint,
+    OutcomeRecord,
 )
 
 log = logging.getLogger(__name__)

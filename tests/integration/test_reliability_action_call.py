@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import rasa.core.actions.action as rasa_action
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -16,7 +17,6 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, FollowupAction, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-import rasa.core.actions.action as rasa_action
 import rasa_addons  # noqa: F401  (applies the patches, as loading a channel does)
 from rasa_addons import patches
 

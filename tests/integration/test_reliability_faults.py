@@ -11,7 +11,7 @@ import pytest
 
 from rasa_addons.patches import ACTION_SERVER_DOWN
 from sga_tools.runner import rasa_env, wait_for
-from tests.conftest import Conversation, start_stack, stack_settings
+from tests.conftest import Conversation, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 ANSWERED_WITHIN = 15  # seconds: "within seconds", against Rasa's own 5 minutes
@@ -23,7 +23,7 @@ def action_server(stack):
 
 def start_action_server(stack):
     """A new action server on the same port, as a supervisor (systemd, Kubernetes) would restart it."""
-    log = open(stack.log_dir / "actions.log", "ab")
+    log = open(stack.log_dir / "actions.log", "ab")  # noqa: SIM115 (the child process writes to it)
     process = subprocess.Popen([sys.executable, "-m", "actions.server"], env=rasa_env(stack.settings),
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     stack.processes.append(process)

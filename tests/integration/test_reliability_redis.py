@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from rasa_addons.patches import LOCK_STORE_DOWN
-from tests.conftest import Conversation, free_port, start_stack, stack_settings
+from tests.conftest import Conversation, free_port, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 

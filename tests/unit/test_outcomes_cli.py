@@ -10,11 +10,11 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from sga_tools.cli import main as sga
 from sga.outcomes import OutcomeDraft, OutcomeStore
 from sga.outcomes.draft import RECORD_COLUMNS
-from tests.databases import empty_database, require_postgres, unreachable_url
 from sga.settings import PROJECT_ROOT
+from sga_tools.cli import main as sga
+from tests.databases import empty_database, require_postgres, unreachable_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -171,7 +171,7 @@ def recompute_whole_chain(url):
         previous = "0" * 64
         for event in session.query(AuditEvent).order_by(AuditEvent.seq):
             record = records[event.record_id]
-            event.payload_hash = payload_hash({c: getattr(record, c) for c in record.__table__.columns.keys()})
+            event.payload_hash = payload_hash({c.name: getattr(record, c.name) for c in record.__table__.columns})
             event.prev_hash = previous
             event.hash = previous = event_hash(previous, event.seq, event.record_id, event.event_type,
                                                event.created_at, event.payload_hash)
@@ -301,7 +301,8 @@ def test_upgrading_a_log_with_records_keeps_them_verifiable(backend, tmp_path):
         created = NOW
         with engine.begin() as connection:
             import json
-            values = {**record, "answers": json.dumps(record["answers"]), "next_steps": json.dumps(record["next_steps"])}
+            values = {**record, "answers": json.dumps(record["answers"]),
+                      "next_steps": json.dumps(record["next_steps"])}
             if backend == "sqlite":
                 values.update(created_at=record["created_at"].replace(tzinfo=None),
                               completed_at=record["completed_at"].replace(tzinfo=None))
@@ -313,7 +314,8 @@ def test_upgrading_a_log_with_records_keeps_them_verifiable(backend, tmp_path):
                 ":outcome_summary, :next_steps, :rationale, :conversation_hash, :created_at, :completed_at)"), values)
             chained = event_hash("0" * 64, 1, draft.id, "outcome_recorded", created, payload_hash(record))
             connection.execute(text(
-                "INSERT INTO outcome_audit_events (seq, record_id, event_type, payload_hash, prev_hash, hash, created_at) "
+                "INSERT INTO outcome_audit_events "
+                "(seq, record_id, event_type, payload_hash, prev_hash, hash, created_at) "
                 "VALUES (1, :id, 'outcome_recorded', :payload, :prev, :hash, :created)"),
                 {"id": draft.id, "payload": payload_hash(record), "prev": "0" * 64, "hash": chained,
                  "created": created.replace(tzinfo=None) if backend == "sqlite" else created})
