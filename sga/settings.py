@@ -37,6 +37,9 @@ class Settings:
     action_server_host: str = _field("ACTION_SERVER_HOST", "127.0.0.1")
     action_server_port: str = _field("ACTION_SERVER_PORT", "5055")
     action_server_token: str = _field("ACTION_SERVER_TOKEN", "")
+    # How long the Rasa server waits for one action-server call before telling the user (Rasa's own
+    # constant is 5 minutes, which looks like a hang).
+    action_timeout_seconds: str = _field("ACTION_TIMEOUT_SECONDS", "10")
     # Rasa server.
     rasa_host: str = _field("RASA_HOST", "127.0.0.1")
     rasa_port: str = _field("RASA_PORT", "5005")

@@ -1,4 +1,8 @@
-"""`sga db upgrade`, `sga export`, `sga verify` and `sga spool flush`: the outcome log's sub-commands."""
+"""`sga db upgrade`, `sga export`, `sga verify`, `sga purge` and `sga spool flush`: the outcome log's
+sub-commands (and the retention of conversation trackers, which `sga purge` also enforces).
+
+Every failure is one line on standard error and a non-zero status, never a traceback; a reader that
+stops early (`sga export ... | head -1`) ends the command quietly."""
 from __future__ import annotations
 
 import argparse
@@ -6,14 +10,17 @@ import csv
 import datetime as dt
 import functools
 import json
+import os
+import re
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
 
 from sqlalchemy.exc import OperationalError
 
-from sga.outcomes.draft import RECORD_COLUMNS
-from sga.outcomes.store import DatabaseUnavailable, OutcomeSchemaMissing, OutcomeStore, masked
+from sga.outcomes.draft import RECORD_COLUMNS, utc_now
+from sga.outcomes.retention import TrackerStoreUnavailable, purge_trackers
+from sga.outcomes.store import ChainInvalid, DatabaseUnavailable, OutcomeSchemaMissing, OutcomeStore, masked
 from sga.settings import load_settings
 
 JSON_COLUMNS = ("answers", "next_steps")
@@ -35,9 +42,28 @@ def register(subparsers) -> None:
     export.add_argument("--url", help=url_help)
     export.set_defaults(handler=export_records)
 
-    verify = subparsers.add_parser("verify", help="Check every outcome against the hash-chained audit trail.")
+    verify = subparsers.add_parser(
+        "verify", help="Check every outcome against the hash-chained audit trail and print the chain head.")
+    verify.add_argument("--expect-head", type=chain_hash, metavar="HASH",
+                        help="a chain head printed earlier and kept elsewhere: fail unless the chain still "
+                             "holds it (it is the head, or the head descends from it)")
     verify.add_argument("--url", help=url_help)
     verify.set_defaults(handler=verify_log)
+
+    purge = subparsers.add_parser(
+        "purge", help="Delete conversations and outcome records past the retention period.",
+        description="Deletes conversation trackers idle for more than DAYS days and outcome records "
+                    "completed more than DAYS days ago. The audit chain keeps every event and gains a "
+                    "checkpoint listing the deleted records, so `sga verify` still checks it whole.")
+    purge.add_argument("--older-than", type=days, required=True, metavar="DAYS",
+                       help="retention period in days (a whole number, at least 1)")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    purge.add_argument("--only", choices=("conversations", "outcomes"),
+                       help="purge only these (conversations and outcome records usually have different "
+                            "retention periods: run one scheduled purge for each)")
+    purge.add_argument("--url", help=url_help)
+    purge.add_argument("--tracker-url", help="tracker store URL (default: TRACKER_STORE_URL from the settings)")
+    purge.set_defaults(handler=purge_old)
 
     spool = subparsers.add_parser("spool", help="Outcomes kept on disk while the database was unavailable.")
     spool_commands = spool.add_subparsers(dest="spool_command", required=True)
@@ -53,15 +79,50 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2024-04-01") from None
 
 
+def days(text: str) -> int:
+    if not re.fullmatch(r"\d{1,6}", text.strip()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid number of days {text!r}: use a whole number, e.g. 365")
+    return int(text)
+
+
+def chain_hash(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", text.strip()):
+        raise argparse.ArgumentTypeError("invalid chain head: 64 hexadecimal characters, as `sga verify` prints")
+    return text.strip().lower()
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def reports_database_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Unreachable database or missing tables: a one-line message and exit status 1, no traceback."""
+    """Any failure: a one-line message on standard error and exit status 1, never a traceback.
+    A closed standard output (a pipe into `head`) ends the command quietly with status 0."""
 
     @functools.wraps(handler)
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (DatabaseUnavailable, OutcomeSchemaMissing, OperationalError) as error:
-            print(f"error: {error}", file=sys.stderr)
+        except BrokenPipeError:
+            # The reader has gone: send what is still buffered nowhere, so exiting prints nothing.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+        except (DatabaseUnavailable, OutcomeSchemaMissing, TrackerStoreUnavailable, ChainInvalid) as error:
+            print(f"error: {one_line(error)}", file=sys.stderr)
+            return 1
+        except OperationalError as error:
+            print(f"error: database: {one_line(error.orig or error)}", file=sys.stderr)
+            return 1
+        except OSError as error:  # e.g. --output names a directory, or the disk is full
+            where = f" {error.filename}" if error.filename else ""
+            print(f"error: cannot write{where}: {error.strerror or one_line(error)}", file=sys.stderr)
+            return 1
+        except Exception as error:  # a bug: still one line, with what to report
+            print(f"error: {type(error).__name__}: {one_line(error)} (please report this)", file=sys.stderr)
             return 1
 
     return wrapper
@@ -91,13 +152,40 @@ def export_records(args) -> int:
 @reports_database_errors
 def verify_log(args) -> int:
     with store_for(args) as store:
-        result = store.verify()
+        result = store.verify(expect_head=args.expect_head)
     if result.ok:
-        print(f"OK: {result.checked} records, chain intact")
+        purged = f" ({result.purged} purged after the retention period)" if result.purged else ""
+        print(f"OK: {result.checked} records, chain intact{purged}")
+        if args.expect_head:
+            same = "is the chain head" if args.expect_head == result.head_hash else "is in the chain"
+            print(f"The recorded head {same}.")
+        print(f"Chain head: {result.head_hash} (event {result.head_seq}); keep it elsewhere and check later "
+              "with `sga verify --expect-head HASH`")
         return 0
     record = result.first_broken_reference or "(no single record)"
     print(f"FAILED: record {record}: {result.reason}")
     return 1
+
+
+@reports_database_errors
+def purge_old(args) -> int:
+    settings = load_settings()
+    cutoff = utc_now() - dt.timedelta(days=args.older_than)
+    shown = cutoff.strftime("%Y-%m-%d %H:%M UTC")
+    verb = "would be deleted" if args.dry_run else "deleted"
+    if args.only != "outcomes":
+        trackers = purge_trackers(args.tracker_url or settings.tracker_store_url, cutoff, dry_run=args.dry_run)
+        print(f"Conversations idle since before {shown}: {trackers.conversations} "
+              f"({trackers.events} tracker events) {verb}")
+    if args.only == "conversations":
+        return 0
+    with store_for(args) as store:
+        outcomes = store.purge(cutoff, dry_run=args.dry_run)
+    print(f"Outcome records completed before {shown}: {outcomes.records} {verb}")
+    if outcomes.checkpoint_seq is not None:
+        print(f"Checkpoint added to the audit chain (event {outcomes.checkpoint_seq}). "
+              f"New chain head: {outcomes.head_hash}; keep it elsewhere")
+    return 0
 
 
 @reports_database_errors
@@ -122,6 +210,7 @@ def store_for(args) -> Iterator[OutcomeStore]:
 def output_stream(path: Optional[str]) -> Iterator[TextIO]:
     if not path:
         yield sys.stdout
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at interpreter exit
         return
     with open(path, "w", encoding="utf-8", newline="") as stream:
         yield stream

@@ -12,7 +12,15 @@ from sga.outcomes.privacy import (
     validate_case_reference,
     validate_role,
 )
-from sga.outcomes.store import DatabaseUnavailable, OutcomeSchemaMissing, OutcomeStore, SaveResult
+from sga.outcomes.store import (
+    ChainInvalid,
+    DatabaseUnavailable,
+    OutcomeNotSaved,
+    OutcomeSchemaMissing,
+    OutcomeStore,
+    PurgeResult,
+    SaveResult,
+)
 
 __all__ = [
     "OutcomeStore",
@@ -20,6 +28,9 @@ __all__ = [
     "SaveResult",
     "VerifyResult",
     "DatabaseUnavailable",
+    "ChainInvalid",
+    "OutcomeNotSaved",
+    "PurgeResult",
     "OutcomeSchemaMissing",
     "CaseReferenceRefused",
     "validate_case_reference",

@@ -106,11 +106,15 @@ class OutcomeDraft:
         practitioner_role: Optional[str] = None,
         case_reference: Optional[str] = None,
         completed_at: Optional[dt.datetime] = None,
+        record_id: Optional[str] = None,
     ) -> "OutcomeDraft":
-        """A draft with a fresh id (keep it for retries) and the sender id replaced by its hash."""
+        """A draft with the sender id replaced by its hash, and a fresh id unless `record_id` is given.
+        Give the same `record_id` for every attempt to save one checklist run (e.g. a UUID kept in the
+        checklist's state): a retry after a timeout whose first attempt did reach the database is
+        then stored once, not twice."""
         now = utc_now()
         return cls(
-            id=str(uuid.uuid4()),
+            id=record_id or str(uuid.uuid4()),
             checklist_kind=checklist_kind,
             content_version=content_version,
             partnership=partnership,

@@ -7,7 +7,16 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, CheckConstraint, Column, DateTime, ForeignKey, Integer, MetaData, String, Text, TypeDecorator,
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
 )
 from sqlalchemy.orm import declarative_base
 
@@ -79,12 +88,18 @@ class OutcomeRecord(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained: each event's hash covers the previous event's hash."""
+    """Append-only, hash-chained: each event's hash covers the previous event's hash.
+
+    Events are never deleted, even when `sga purge` deletes their records (an event holds no personal
+    data: a random record id, its type, hashes and a time), so the whole chain stays verifiable from
+    its first event and a head recorded elsewhere can always be found in it. `record_id` is empty for
+    a purge event, whose payload hash vouches for its `Checkpoint`.
+    """
 
     __tablename__ = "outcome_audit_events"
 
     seq = Column(Integer, primary_key=True, autoincrement=True)
-    record_id = Column(String(36), ForeignKey("outcome_records.id"), nullable=False, index=True)
+    record_id = Column(String(36), nullable=True, index=True)
     event_type = Column(String(40), nullable=False)
     payload_hash = Column(String(64), nullable=False)
     prev_hash = Column(String(64), nullable=False)
@@ -101,6 +116,19 @@ class ChainHead(Base):
     id = Column(Integer, primary_key=True, autoincrement=False)
     last_seq = Column(Integer, nullable=False)
     last_hash = Column(String(64), nullable=False)
+
+
+class Checkpoint(Base):
+    """One purge: the records completed before `purged_before` that were deleted, anchored in the chain
+    by the purge event at `seq` (its payload hash covers this row), so deleting a record later and
+    listing it here afterwards breaks the chain."""
+
+    __tablename__ = "outcome_checkpoints"
+
+    seq = Column(Integer, ForeignKey("outcome_audit_events.seq"), primary_key=True, autoincrement=False)
+    purged_before = Column(UTCDateTime, nullable=False)
+    record_ids = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
 
 
 OUTCOME_TABLES = tuple(Base.metadata.tables)

@@ -10,14 +10,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
-from sqlalchemy import create_engine, event, inspect, select
+from sqlalchemy import create_engine, delete, event, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from sga.outcomes.chain import RECORDED, VerifyResult, event_hash, verify_chain
+from sga.outcomes.chain import PURGED, RECORDED, VerifyResult, checkpoint_hash, event_hash, verify_chain
 from sga.outcomes.draft import RECORD_COLUMNS, OutcomeDraft, payload_hash, utc_now
-from sga.outcomes.models import CHAIN_HEAD_ID, OUTCOME_TABLES, AuditEvent, ChainHead, OutcomeRecord
+from sga.outcomes.models import (
+    CHAIN_HEAD_ID,
+    OUTCOME_TABLES,
+    AuditEvent,
+    ChainHead,
+    Checkpoint,
+    OutcomeRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,22 @@ class DatabaseUnavailable(RuntimeError):
 
 class OutcomeSchemaMissing(RuntimeError):
     """The outcome tables do not exist: the migrations have not been run."""
+
+
+class OutcomeNotSaved(RuntimeError):
+    """Neither the database nor the spool could take the outcome (e.g. the disk is full): it is not
+    saved anywhere, and the user must be told to record it by hand."""
+
+
+class ChainInvalid(RuntimeError):
+    """The audit chain does not verify, so nothing may be purged (it would destroy the evidence)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PurgeResult:
+    records: int  # past the retention period: deleted, or that would be with dry_run
+    checkpoint_seq: Optional[int]  # the purge event's seq; None when nothing was deleted
+    head_hash: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +80,23 @@ class OutcomeStore:
             self._write(draft)
         except DatabaseUnavailable as error:
             log.warning("Outcome %s spooled: database unavailable (%s)", draft.reference, error)
-            self._spool(draft)
+            self._spool_or_fail(draft, error)
             return SaveResult(draft.reference, stored=False)
-        except OutcomeSchemaMissing:
-            self._spool(draft)  # never lose an outcome, even on a database that was not migrated
+        except OutcomeSchemaMissing as error:
+            self._spool_or_fail(draft, error)  # never lose an outcome, even on a database that was not migrated
             raise
         return SaveResult(draft.reference, stored=True)
+
+    def _spool_or_fail(self, draft: OutcomeDraft, why: Exception) -> None:
+        try:
+            self._spool(draft)
+        except OSError as error:
+            log.error("Outcome %s NOT saved: database unavailable (%s) and spool %s unwritable (%s)",
+                      draft.reference, why, self.spool_dir, error)
+            raise OutcomeNotSaved(
+                f"Outcome {draft.reference} was not saved: the outcome log is unavailable and the spool "
+                f"{self.spool_dir} cannot be written ({error.strerror or error})"
+            ) from error
 
     def flush_spool(self) -> int:
         """Write spooled drafts; return how many were new. Ids already stored are skipped, not duplicated."""
@@ -94,6 +128,8 @@ class OutcomeStore:
             ).scalar_one()
             if session.get(OutcomeRecord, draft.id) is not None:
                 return False
+            if session.execute(select(AuditEvent.seq).where(AuditEvent.record_id == draft.id)).first():
+                return False  # recorded, then purged: a late retry must not bring it back
             record = draft.as_record()
             session.add(OutcomeRecord(**record))
             session.flush()
@@ -142,16 +178,55 @@ class OutcomeStore:
         with self._transaction() as session:
             return [{name: getattr(row, name) for name in RECORD_COLUMNS} for row in session.execute(query).scalars()]
 
-    def verify(self) -> VerifyResult:
-        """Recompute every record's payload hash and every event's hash, in chain order."""
+    def verify(self, expect_head: Optional[str] = None) -> VerifyResult:
+        """Recompute every record's payload hash and every event's hash, in chain order; with
+        `expect_head`, also check that this earlier recorded head is the chain head or one of its events."""
         with self._transaction() as session:
-            # A shared lock on the head keeps writers out, so the three reads agree with each other.
+            # A shared lock on the head keeps writers out, so the reads agree with each other.
             head = session.execute(
                 select(ChainHead).where(ChainHead.id == CHAIN_HEAD_ID).with_for_update(read=True)
             ).scalar_one_or_none()
-            records = session.execute(select(OutcomeRecord)).scalars().all()
-            events = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
-            return verify_chain(records, events, head)
+            return self._verify_in(session, head, expect_head)
+
+    @staticmethod
+    def _verify_in(session: Session, head: Optional[ChainHead], expect_head: Optional[str] = None) -> VerifyResult:
+        records = session.execute(select(OutcomeRecord)).scalars().all()
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+        checkpoints = session.execute(select(Checkpoint)).scalars().all()
+        return verify_chain(records, events, head, checkpoints, expect_head=(expect_head or "").lower() or None)
+
+    # Retention
+
+    def purge(self, before: dt.datetime, dry_run: bool = False) -> PurgeResult:
+        """Delete the records completed before `before` (UTC) and add a checkpoint to the chain listing
+        them, in one transaction. Their audit events stay, so the chain still verifies from its first
+        event. Refused (ChainInvalid) if the chain does not verify first: a purge must not hide tampering."""
+        if before.tzinfo is None:
+            raise ValueError("the purge cut-off must be timezone-aware")
+        with self._transaction() as session:
+            head = session.execute(
+                select(ChainHead).where(ChainHead.id == CHAIN_HEAD_ID).with_for_update()
+            ).scalar_one()
+            ids = sorted(session.execute(
+                select(OutcomeRecord.id).where(OutcomeRecord.completed_at < before)).scalars())
+            if dry_run or not ids:
+                return PurgeResult(len(ids), None, head.last_hash)
+            checked = self._verify_in(session, head)
+            if not checked.ok:
+                record = checked.first_broken_reference or "(no single record)"
+                raise ChainInvalid(f"the audit chain does not verify (record {record}: {checked.reason}); "
+                                   "nothing was purged. Investigate before purging.")
+            for start in range(0, len(ids), 500):  # SQLite limits the parameters of one statement
+                session.execute(delete(OutcomeRecord).where(OutcomeRecord.id.in_(ids[start:start + 500])))
+            seq, created_at = head.last_seq + 1, utc_now()
+            vouched = checkpoint_hash(seq, before, ids, created_at)
+            chained = event_hash(head.last_hash, seq, None, PURGED, created_at, vouched)
+            session.add(AuditEvent(seq=seq, record_id=None, event_type=PURGED, payload_hash=vouched,
+                                   prev_hash=head.last_hash, hash=chained, created_at=created_at))
+            session.flush()
+            session.add(Checkpoint(seq=seq, purged_before=before, record_ids=ids, created_at=created_at))
+            head.last_seq, head.last_hash = seq, chained
+            return PurgeResult(len(ids), seq, chained)
 
     # Plumbing
 

@@ -10,11 +10,11 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from sga_tools.cli import main as sga
 from sga.outcomes import OutcomeDraft, OutcomeStore
 from sga.outcomes.draft import RECORD_COLUMNS
-from tests.databases import empty_database, require_postgres, unreachable_url
 from sga.settings import PROJECT_ROOT
+from sga_tools.cli import main as sga
+from tests.databases import empty_database, require_postgres, unreachable_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -113,7 +113,7 @@ def test_verify_reports_an_intact_chain_then_names_the_edited_record(migrated_ur
     drafts = [make_draft() for _ in range(3)]
     save_all(migrated_url, tmp_path, drafts)
     assert sga(["verify", "--url", migrated_url]) == 0
-    assert capsys.readouterr().out.strip() == "OK: 3 records, chain intact"
+    assert capsys.readouterr().out.splitlines()[0] == "OK: 3 records, chain intact"
 
     tamper(migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
            outcome="none", id=drafts[2].id)
@@ -159,7 +159,8 @@ def test_commands_report_an_unreachable_database(tmp_path, capsys, monkeypatch):
 
 def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrated_url, tmp_path):
     save_all(migrated_url, tmp_path, [make_draft()])
-    env = {**os.environ, "DATABASE_URL": migrated_url, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool")}
+    env = {**os.environ, "DATABASE_URL": migrated_url, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool"),
+           "PYTHONPATH": str(PROJECT_ROOT)}
 
     def run(*argv):
         return subprocess.run([sys.executable, "-m", "sga_tools.cli", *argv], cwd=tmp_path, env=env,
@@ -167,7 +168,7 @@ def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrate
 
     verified = run("verify")
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.strip() == "OK: 1 records, chain intact"
+    assert verified.stdout.splitlines()[0] == "OK: 1 records, chain intact"
     exported = run("export", "--format", "json")
     assert exported.returncode == 0 and len(json.loads(exported.stdout)) == 1
     refused = run("export", "--format", "csv", "--since", "tomorrow")
@@ -182,3 +183,37 @@ def test_alembic_ini_runs_the_same_migrations(database_url, tmp_path):
     store = OutcomeStore(database_url, tmp_path / "spool")
     assert store.verify().ok
     store.close()
+
+
+def test_export_into_a_pipe_closed_early_exits_quietly(tmp_path):
+    """`sga export | head -1` through a real pipe: the reader stops after one line, and sga must not
+    print a traceback (Python's BrokenPipeError). Enough records that the output outgrows the pipe."""
+    url = f"sqlite:///{tmp_path / 'outcomes.db'}"
+    assert sga(["db", "upgrade", "--url", url]) == 0
+    store = OutcomeStore(url, tmp_path / "spool")
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    drafts = [make_draft(start + dt.timedelta(hours=i)) for i in range(300)]
+    for draft in drafts:
+        store._write(draft)  # straight to the database: 300 saves, no spool to check each time
+    store.close()
+    # PYTHONPATH: this checkout's code, whichever checkout the venv's editable install points at.
+    env = {**os.environ, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool"), "PYTHONPATH": str(PROJECT_ROOT)}
+    for fmt, first in (("csv", "id,reference,"), ("json", "[")):
+        script = (f'"{sys.executable}" -m sga_tools.cli export --format {fmt} --url "{url}" 2>"{tmp_path}/err" '
+                  '| head -1; echo "status=${PIPESTATUS[0]}"')
+        result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=120)
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith(first), result.stdout[:200]
+        assert lines[-1] == "status=0"
+        assert (tmp_path / "err").read_text() == ""
+    # The whole export really is bigger than a pipe's buffer, so the pipe did break above.
+    full = subprocess.run([sys.executable, "-m", "sga_tools.cli", "export", "--format", "csv", "--url", url],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert len(full.stdout) > 2 * 65536 and full.stdout.count("\n") > 300  # Linux pipes hold 64 KiB
+
+
+def test_export_to_a_directory_is_a_one_line_error(migrated_url, tmp_path, capsys):
+    assert sga(["export", "--format", "json", "--output", str(tmp_path), "--url", migrated_url]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: cannot write {tmp_path}") and error.count("\n") == 1

@@ -295,3 +295,158 @@ def test_draft_validation():
     assert draft.case_reference is None and draft.practitioner_role is None
     assert OutcomeDraft.from_json(draft.to_json()) == draft
     assert json.loads(draft.to_json())["reference"] == draft.reference
+
+
+# Faults at save time: the database goes away, fills up or is read-only.
+
+def count(url, table):
+    return scalar(url, f"SELECT COUNT(*) FROM {table}")
+
+
+def test_a_commit_lost_after_writing_is_not_duplicated_when_the_spool_is_flushed(database, tmp_path):
+    # The connection drops as the commit is acknowledged: the record is in, but the store cannot know.
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    store = OutcomeStore(database.url, tmp_path / "spool")
+    draft = make_draft()
+    lost = []
+
+    def connection_lost(session):
+        if not lost:
+            lost.append(True)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    sa_event.listen(Session, "after_commit", connection_lost)
+    try:
+        result = store.save(draft)
+    finally:
+        sa_event.remove(Session, "after_commit", connection_lost)
+    assert result.stored is False and (tmp_path / "spool" / f"{draft.id}.json").exists()
+    assert count(database.url, "outcome_records") == 1  # it was written after all
+
+    assert store.flush_spool() == 0  # already there: not written again
+    assert list((tmp_path / "spool").iterdir()) == []
+    assert store.save(draft).stored and store.flush_spool() == 0
+    assert count(database.url, "outcome_records") == 1 and count(database.url, "outcome_audit_events") == 1
+    assert store.verify().ok
+    store.close()
+
+
+def test_two_processes_flushing_the_same_spool_write_each_outcome_once(database, tmp_path):
+    spool = tmp_path / "spool"
+    offline = OutcomeStore(database.unreachable_url, spool)
+    drafts = [make_draft() for _ in range(12)]
+    for draft in drafts:
+        assert offline.save(draft).stored is False
+    offline.close()
+
+    stores = [OutcomeStore(database.url, spool) for _ in range(2)]
+    start, written, failures = threading.Barrier(2), [], []
+
+    def flush(store):
+        start.wait()
+        try:
+            written.append(store.flush_spool())
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=flush, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == [] and sum(written) == 12
+    assert count(database.url, "outcome_records") == 12 and count(database.url, "outcome_audit_events") == 12
+    assert list(spool.iterdir()) == []
+    assert [r["id"] for r in stores[0].records()] == [d.id for d in sorted(drafts, key=lambda d: d.completed_at)]
+    assert stores[0].verify().ok
+    for store in stores:
+        store.close()
+
+
+def sqlite_file(url):
+    return url[len("sqlite:///"):]
+
+
+def test_sqlite_disk_full_spools_the_outcome_and_leaves_nothing_half_written(tmp_path):
+    from sqlalchemy import event as sa_event
+
+    with migrated_database("sqlite", tmp_path) as url:
+        store = OutcomeStore(url, tmp_path / "spool")
+        first = make_draft()
+        assert store.save(first).stored
+        pages = scalar(url, "PRAGMA page_count")
+        # SQLite's own "database or disk is full" (SQLITE_FULL): no page may be added to the file.
+        sa_event.listen(store._engine, "connect", lambda connection, _: connection.execute(
+            f"PRAGMA max_page_count = {pages}"))
+        store._engine.dispose()
+        big = make_draft(rationale="Reasons recorded at length. " * 400)  # needs new pages
+
+        result = store.save(big)
+        assert result.stored is False and (tmp_path / "spool" / f"{big.id}.json").exists()
+        assert count(url, "outcome_records") == 1 and count(url, "outcome_audit_events") == 1
+        assert scalar(url, "SELECT last_seq FROM outcome_chain_head") == 1
+        assert store.verify().ok  # nothing half-written: the transaction was rolled back whole
+        store.close()
+
+        freed = OutcomeStore(url, tmp_path / "spool")  # space freed, service restarted
+        assert freed.flush_spool() == 1 and freed.flush_spool() == 0
+        assert [r["id"] for r in freed.records()] == [first.id, big.id] and freed.verify().ok
+        freed.close()
+
+
+def test_sqlite_read_only_spools_the_outcome_and_still_reads(tmp_path):
+    with migrated_database("sqlite", tmp_path) as url:
+        writable = OutcomeStore(url, tmp_path / "spool")
+        first = make_draft()
+        writable.save(first)
+        writable.close()
+        read_only = OutcomeStore(f"sqlite:///file:{sqlite_file(url)}?mode=ro&uri=true", tmp_path / "spool")
+        draft = make_draft()
+        assert read_only.save(draft).stored is False
+        assert (tmp_path / "spool" / f"{draft.id}.json").exists()
+        assert [r["id"] for r in read_only.records()] == [first.id]  # exports still work
+        assert read_only.verify().ok
+        read_only.close()
+        assert count(url, "outcome_records") == 1
+
+
+def test_database_and_spool_both_unwritable_is_a_clear_error_with_nothing_left_behind(database, tmp_path, monkeypatch):
+    import errno
+    import io
+
+    from sga.outcomes import OutcomeNotSaved
+    from sga.outcomes import store as store_module
+
+    class FullDisk(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_fdopen = store_module.os.fdopen
+
+    def full_fdopen(handle, *args, **kwargs):
+        store_module.os.close(handle)
+        return FullDisk()
+
+    monkeypatch.setattr(store_module.os, "fdopen", full_fdopen)
+    offline = OutcomeStore(database.unreachable_url, tmp_path / "spool")
+    draft = make_draft()
+    with pytest.raises(OutcomeNotSaved, match=f"Outcome {draft.reference} was not saved.*No space left on device"):
+        offline.save(draft)
+    assert list((tmp_path / "spool").iterdir()) == []  # no partial or temporary file
+    monkeypatch.setattr(store_module.os, "fdopen", real_fdopen)
+    assert offline.save(draft).stored is False  # the disk has room again: spooled as usual
+    offline.close()
+
+
+def test_a_save_retried_with_the_same_record_id_is_stored_once(store, database):
+    # The user saw a timeout and pressed Save again, but the first attempt had reached the database.
+    import uuid
+
+    run_id = str(uuid.uuid4())
+    first, retry = make_draft(record_id=run_id), make_draft(record_id=run_id)
+    assert first.id == retry.id == run_id and first.reference == retry.reference
+    assert store.save(first).stored and store.save(retry).stored
+    assert count(database.url, "outcome_records") == 1 and store.verify().ok
