@@ -21,6 +21,7 @@ from sga.answers import Reply
 from sga.checklists import engine, prompts
 from sga.checklists.engine import ChecklistState, Context, Exercise, Heard
 from sga.checklists.model import checklists
+from sga.outcomes import OutcomeNotSaved
 from sga.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,11 @@ class ActionFinishChecklist(Action):
         try:
             message = await asyncio.get_running_loop().run_in_executor(
                 None, self._save, state, ctx, channel, tracker.sender_id)
+        except OutcomeNotSaved:
+            logger.error("outcome could not be written to the outcome log or its spool")
+            message = ("I could not save this outcome anywhere because of a problem on the server: nothing was "
+                       "recorded. Please record the outcome and your reasons in the case file now, and tell "
+                       "your administrator.")
         except Exception:  # the store spools before it raises, so say what happened rather than crash
             logger.exception("outcome could not be written to the outcome log")
             message = ("I could not write this outcome to the outcome log because of a problem on the server. "
@@ -228,6 +234,7 @@ class ActionFinishChecklist(Action):
             rationale=checklist.rationale(answers, partnership),
             sender_id=sender_id,
             salt=load_settings().conversation_salt,
+            record_id=state.run_id,
         )
         saved = outcome_store().save(draft)
         return prompts.saved_message(saved.reference, saved.stored, result.next_steps, partnership)

@@ -10,11 +10,12 @@ The partnership and the role are not held here: they are the conversation's `par
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from sga.checklists.model import NOT_KNOWN, NO, YES, Checklist, Item, checklists
 from sga.outcomes.privacy import PRACTITIONER_ROLES, CaseReferenceRefused, validate_case_reference
@@ -45,6 +46,9 @@ class Exercise(BaseModel):
 class ChecklistState(BaseModel):
     """Everything a checklist run has gathered; `to_slot`/`from_slot` keep it in one Rasa slot."""
 
+    # One id per run: every attempt to save this run writes the same record id, so a Save retried
+    # after a timeout cannot create a second record.
+    run_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     kind: Optional[str] = None
     version: Optional[str] = None
     stage: Stage = Stage.KIND
@@ -272,6 +276,10 @@ def problems_before_saving(state: ChecklistState, ctx: Context, channel: Optiona
     """Re-checks from scratch that the state is one the engine could have produced and is complete:
     anything else (a forged or stale tracker) must never reach the outcome log."""
     problems = []
+    try:
+        uuid.UUID(state.run_id)
+    except ValueError:
+        problems.append("the run id is not a UUID")
     if state.exercise is not None:
         problems.append("a training exercise is never saved")
     if state.kind not in checklists():
