@@ -1,25 +1,85 @@
-"""Rasa's socket.io channel (the web widget's), with session persistence that works.
+"""Rasa's socket.io channel (the web widget's), with session persistence that works and the checks
+Rasa's own leaves out.
 
-With python-socketio 5.10 and later, Rasa 3.6's channel calls `enter_room` without awaiting it,
-so with `session_persistence: true` no reply ever reaches the browser (RasaHQ/rasa #13027). Pinning
-an older python-socketio would bring back known denial-of-service CVEs, so this subclass awaits it.
-It also accepts a message only for the session its own connection asked for, and refuses short or
-odd session ids (a session id becomes the conversation's sender id).
+- With python-socketio 5.10 and later, Rasa 3.6's channel calls `enter_room` without awaiting it,
+  so with `session_persistence: true` no reply ever reaches the browser (RasaHQ/rasa #13027).
+  Pinning an older python-socketio would bring back known denial-of-service CVEs, so this subclass
+  awaits it.
+- Only the web pages in RASA_CORS_ORIGINS may connect (Rasa creates its server with
+  `cors_allowed_origins=[]`, which switches the Origin check off; browsers do not apply CORS to
+  WebSockets). A client that sends no Origin (not a browser) is let through: it could forge one.
+- The engine.io buffer is capped at 16 KB (Rasa leaves python-engineio's 1 MB), and a message must
+  be a string of at most 5,000 characters with no metadata other than a small JSON object.
+- Session ids are issued by this server and signed (a random part and an HMAC of it under a key
+  derived from CONVERSATION_HASH_SALT): a client can resume a session it was given, but cannot make
+  one up. A session is bound to one live connection: while a connection holds it, a second
+  connection asking for it gets a new session instead of the first one's replies.
+- A message is accepted only for the session its own connection holds.
+- The rate limits apply (per session and per client address), with a clear reply.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import logging
 import re
-import uuid
-from typing import Text
+import secrets
+from typing import Optional, Text
 
 from rasa.core.channels import socketio as rasa_socketio
 
-from rasa_addons.channels.guard import reply_without_rasa
+from rasa_addons.channels.guard import check_message, metadata_problem
+from rasa_addons.channels.limits import RATE_LIMITED_REPLY, rate_limits
 
 logger = logging.getLogger(__name__)
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+MAX_BUFFER_BYTES = 16 * 1024
+SESSION_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def _signing_key() -> bytes:
+    from sga.settings import load_settings
+
+    salt = load_settings().conversation_salt
+    return hashlib.sha256(b"sga socket.io session ids\0" + salt.encode()).digest()
+
+
+def new_session_id(key: bytes) -> str:
+    random_part = secrets.token_hex(16)
+    return random_part + _mac(key, random_part)
+
+
+def session_id_is_ours(session_id: object, key: bytes) -> bool:
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        return False
+    return hmac.compare_digest(session_id[32:], _mac(key, session_id[:32]))
+
+
+def _mac(key: bytes, random_part: str) -> str:
+    return hmac.new(key, random_part.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def allowed_origins() -> list:
+    from sga.settings import load_settings
+
+    return load_settings().rasa_cors.split()
+
+
+def origin_checker(origins: list):
+    """engine.io's origin check: a callable, so an empty list means "no page", never "any page"."""
+    allow_any = "*" in origins
+
+    def allowed(origin, environ=None) -> bool:
+        return allow_any or origin in origins
+
+    return allowed
+
+
+def client_address(environ: dict) -> Optional[str]:
+    request = environ.get("sanic.request")
+    if request is None:
+        return None
+    return request.remote_addr or request.ip or None
 
 
 class SocketIOInput(rasa_socketio.SocketIOInput):
@@ -30,33 +90,73 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio, namespace = self.sio, self.namespace
+        sio.eio.max_http_buffer_size = MAX_BUFFER_BYTES
+        sio.eio.cors_allowed_origins = origin_checker(allowed_origins())
         handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
+        rasa_connect = sio.handlers[namespace or "/"]["connect"]
+        key = _signing_key()
+        agent_holder: dict = {}
+
+        @blueprint.listener("before_server_start")
+        async def keep_app(app, _loop) -> None:
+            agent_holder["app"] = app
+
+        def intents():
+            app = agent_holder.get("app")
+            agent = getattr(getattr(app, "ctx", None), "agent", None)
+            domain = getattr(agent, "domain", None)
+            return frozenset(domain.intents) if domain is not None else None
+
+        async def reply(sid, text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid, environ, auth=None) -> bool:
+            if not await rasa_connect(sid, environ, auth):
+                return False
+            await sio.save_session(sid, {"address": client_address(environ)}, namespace=namespace)
+            return True
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid, data) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            valid = isinstance(requested, str) and SESSION_ID.fullmatch(requested)
-            session_id = requested if valid else uuid.uuid4().hex
+            session_id = requested if session_id_is_ours(requested, key) else new_session_id(key)
             if self.session_persistence:
-                entered = sio.enter_room(sid, session_id, namespace=namespace)
-                if inspect.isawaitable(entered):  # a coroutine from python-socketio 5.10 on
-                    await entered
-                await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+                held_by = [s for s, _ in sio.manager.get_participants(namespace or "/", session_id) if s != sid]
+                if held_by:  # another live connection has it: never share a conversation
+                    session_id = new_session_id(key)
+                session = await sio.get_session(sid, namespace=namespace)
+                old = session.get("session_id")
+                if old and old != session_id:
+                    await _maybe_await(sio.leave_room(sid, old, namespace=namespace))
+                await _maybe_await(sio.enter_room(sid, session_id, namespace=namespace))
+                await sio.save_session(sid, {**session, "session_id": session_id}, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def user_message(sid, data) -> None:
             if not isinstance(data, dict):
                 return
-            if self.session_persistence:
-                session = await sio.get_session(sid, namespace=namespace)
-                if not session.get("session_id") or data.get("session_id") != session["session_id"]:
-                    logger.warning("socket.io message ignored: not for the session this connection requested")
-                    return
-            answer = reply_without_rasa(data.get("message"))
-            if answer:
-                await sio.emit(self.bot_message_evt, {"text": answer}, room=sid, namespace=namespace)
+            session = await sio.get_session(sid, namespace=namespace)
+            if self.session_persistence and (
+                    not session.get("session_id") or data.get("session_id") != session["session_id"]):
+                logger.warning("socket.io message ignored: not for the session this connection holds")
                 return
-            await handle_message(sid, data)
+            sender = session.get("session_id") or sid
+            if metadata_problem(data.get(self.metadata_key)):
+                data = {k: v for k, v in data.items() if k != self.metadata_key}
+            if not await rate_limits().allow(self.name(), sender, session.get("address")):
+                await reply(sid, RATE_LIMITED_REPLY)
+                return
+            checked = check_message(data.get("message"), intents())
+            if checked.reply:
+                await reply(sid, checked.reply)
+                return
+            await handle_message(sid, {**data, "message": checked.text})
 
         return blueprint
+
+
+async def _maybe_await(result) -> None:
+    if inspect.isawaitable(result):  # a coroutine from python-socketio 5.10 on
+        await result
