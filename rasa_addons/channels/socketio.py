@@ -82,6 +82,15 @@ def client_address(environ: dict) -> Optional[str]:
     return request.remote_addr or request.ip or None
 
 
+class RefusedOriginIsAWarning(logging.Filter):
+    """engine.io logs a refused Origin at ERROR: it is a refused request, not a server fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "is not an accepted origin" in str(record.msg):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class SocketIOInput(rasa_socketio.SocketIOInput):
     @classmethod
     def name(cls) -> Text:
@@ -92,6 +101,8 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         sio, namespace = self.sio, self.namespace
         sio.eio.max_http_buffer_size = MAX_BUFFER_BYTES
         sio.eio.cors_allowed_origins = origin_checker(allowed_origins())
+        if not any(isinstance(f, RefusedOriginIsAWarning) for f in sio.eio.logger.filters):
+            sio.eio.logger.addFilter(RefusedOriginIsAWarning())
         handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
         rasa_connect = sio.handlers[namespace or "/"]["connect"]
         key = _signing_key()
@@ -117,7 +128,20 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             await sio.save_session(sid, {"address": client_address(environ)}, namespace=namespace)
             return True
 
+        def quietly_if_gone(handler):
+            """A client may leave while its event is handled: nothing to answer, nothing to log."""
+            async def wrapped(sid, *args):
+                try:
+                    return await handler(sid, *args)
+                except KeyError as error:
+                    if sio.manager.is_connected(sid, namespace or "/"):
+                        raise
+                    logger.debug("socket.io: client left during an event (%s)", type(error).__name__)
+                    return None
+            return wrapped
+
         @sio.on("session_request", namespace=namespace)
+        @quietly_if_gone
         async def session_request(sid, data) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             session_id = requested if session_id_is_ours(requested, key) else new_session_id(key)
@@ -134,6 +158,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
+        @quietly_if_gone
         async def user_message(sid, data) -> None:
             if not isinstance(data, dict):
                 return
