@@ -32,7 +32,6 @@ from urllib.parse import unquote, urlsplit
 
 from sga.settings import PROJECT_ROOT, load_settings
 
-
 DIST_DIR = PROJECT_ROOT / "web" / "dist"
 # Never served, even when the build leaves them in web/dist: source maps (they carry the source)
 # and build stamps (.sga-built; any dotfile).

@@ -17,8 +17,8 @@ from typing import Any, Dict, List
 import pytest
 import requests
 
-from sga_tools.runner import Stack
 from sga.settings import PROJECT_ROOT, Settings
+from sga_tools.runner import Stack
 from tests.databases import require_postgres, temporary_postgres_database
 
 MODEL = PROJECT_ROOT / "models" / "sga.tar.gz"

@@ -6,6 +6,7 @@ running stack. SGA_FUZZ_EXAMPLES=500 runs more examples (for a deeper look befor
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, List
 
 import pytest
@@ -20,8 +21,8 @@ from sga.scenarios import scenarios
 
 pytestmark = pytest.mark.integration
 
-FUZZ = settings(max_examples=int(__import__("os").environ.get("SGA_FUZZ_EXAMPLES", "50")), deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                database=None)
+FUZZ = settings(max_examples=int(os.environ.get("SGA_FUZZ_EXAMPLES", "50")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow], database=None)
 KINDS = sorted(checklists())
 SCENARIOS = sorted(scenarios())
 PARTNERSHIPS = ["kent_medway", "west_midlands"]

@@ -7,8 +7,15 @@ import logging
 
 import pytest
 
-from rasa_addons.channels.guard import (BLANK_REPLY, TOO_LONG_REPLY, check_message, escape_for_log, is_payload,
-                                        metadata_problem, sender_problem)
+from rasa_addons.channels.guard import (
+    BLANK_REPLY,
+    TOO_LONG_REPLY,
+    check_message,
+    escape_for_log,
+    is_payload,
+    metadata_problem,
+    sender_problem,
+)
 from rasa_addons.channels.limits import Limit, MemoryCounter, RateLimits
 from rasa_addons.channels.rest import conversation_id, problem
 
@@ -111,3 +118,67 @@ def test_rate_limit_settings():
     for bad in ("sixty", "5", "5/0", "-1/60"):
         with pytest.raises(ValueError):
             Limit.parse(bad)
+
+
+class FakeRedis:
+    """Just enough of redis.asyncio for RedisCounter: a pipeline with INCR and EXPIRE."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.counts: dict = {}
+        self.expiries: dict = {}
+        self.down = down
+
+    def pipeline(self):
+        redis, ops = self, []
+
+        class Pipeline:
+            def incr(self, key):
+                ops.append(("incr", key))
+
+            def expire(self, key, seconds):
+                ops.append(("expire", key, seconds))
+
+            async def execute(self):
+                if redis.down:
+                    raise ConnectionError("redis is down")
+                results = []
+                for op in ops:
+                    if op[0] == "incr":
+                        redis.counts[op[1]] = redis.counts.get(op[1], 0) + 1
+                        results.append(redis.counts[op[1]])
+                    else:
+                        redis.expiries[op[1]] = op[2]
+                        results.append(True)
+                return results
+
+        return Pipeline()
+
+
+def test_redis_counts_are_shared_and_expire():
+    from rasa_addons.channels.limits import RedisCounter
+
+    redis = FakeRedis()
+    replica_a, replica_b = RedisCounter(redis, "sga"), RedisCounter(redis, "sga")
+    limit = Limit.parse("3/60")
+    results = [asyncio.run(counter.hit("sender:rest:x", limit)) for counter in (replica_a, replica_b, replica_a,
+                                                                                 replica_b)]
+    assert results == [True, True, True, False], "two Rasa replicas share one budget"
+    assert all(key.startswith("sga:ratelimit:sender:rest:x:") for key in redis.counts)
+    assert set(redis.expiries.values()) == {61}
+
+
+def test_redis_down_falls_back_to_this_process(caplog):
+    from rasa_addons.channels.limits import RedisCounter
+
+    counter = RedisCounter(FakeRedis(down=True), "sga")
+    limit = Limit.parse("2/60")
+    assert [asyncio.run(counter.hit("k", limit)) for _ in range(3)] == [True, True, False]
+    assert sum("Redis unavailable" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_redis_is_used_with_the_production_endpoints():
+    from rasa_addons.channels.limits import uses_redis_lock_store
+
+    assert uses_redis_lock_store("bot/endpoints.production.yml")
+    assert not uses_redis_lock_store("bot/endpoints.yml")
+    assert not uses_redis_lock_store("bot/no-such-file.yml")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import http.client
 import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
