@@ -250,6 +250,12 @@ def shell(args) -> int:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 replies = json.load(response)
+        except urllib.error.HTTPError as error:  # refused (too long, too fast): say why
+            try:
+                print("bot>", json.load(error).get("error", error.reason))
+            except ValueError:
+                print(f"error: {error.code} {error.reason}")
+            continue
         except (urllib.error.URLError, ConnectionError) as error:
             print(f"error: is the assistant running (make run)? {error}")
             continue
