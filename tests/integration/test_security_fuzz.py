@@ -163,3 +163,38 @@ def test_action_server_survives_junk(stack, records_untouched, state, slots, nex
     response = requests.post(f"{stack.action_url}/webhook", params=params, data=data,
                              headers={"Content-Type": "application/json"}, timeout=60)
     assert response.status_code < 500, (response.status_code, response.text[:300])
+
+
+# --- socket.io events -------------------------------------------------------------------------------
+
+@settings(FUZZ, max_examples=min(FUZZ.max_examples, 25))
+@given(events=st.lists(st.tuples(st.sampled_from(["session_request", "user_uttered", "no_such_event"]),
+                                 st.one_of(json_values, st.fixed_dictionaries(
+                                     {"message": messages}, optional={"session_id": st.text(max_size=70),
+                                                                      "metadata": json_values}))),
+                       min_size=1, max_size=4))
+def test_socketio_events_never_break_the_channel(stack, records_untouched, events):
+    """Whatever a client emits, its connection keeps working and the next real question is answered."""
+    import asyncio
+
+    from tests.integration.test_security_socketio import Client
+
+    async def scenario():
+        client = await Client(stack.rasa_url).connect()
+        for name, data in events:
+            await client.sio.emit(name, data)
+        if client.session_id is not None and isinstance(client.session_id, str):
+            await client.sio.emit("session_request", {"session_id": client.session_id})
+        await asyncio.sleep(0.3)  # replies to the odd events
+        client.replies.clear()
+        await client.sio.emit("user_uttered", {"message": "what are the MAPPA levels?",
+                                               "session_id": client.session_id})
+        deadline = asyncio.get_running_loop().time() + 30
+        while not any("MAPPA" in t for t in [r.get("text", "") for r in client.replies if isinstance(r, dict)]) \
+                and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        await client.close(graceful=False)
+        return [r.get("text", "") for r in client.replies if isinstance(r, dict)]
+
+    answer = asyncio.run(scenario())
+    assert any("MAPPA" in text for text in answer), answer

@@ -59,10 +59,12 @@ class Client:
         await asyncio.sleep(0.3)  # the rest of a multi-message answer
         return [r.get("text", "") for r in self.replies if isinstance(r, dict)]
 
-    async def close(self) -> None:
-        """Say goodbye (the server drops the session at once) without waiting for the long poll."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.sio.disconnect(), 1)
+    async def close(self, graceful: bool = True) -> None:
+        """Say goodbye (the server drops the session at once) without waiting for the long poll;
+        not graceful: just go, as a closed laptop does (the server notices at the ping timeout)."""
+        if graceful:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.sio.disconnect(), 1)
         await self.sio.eio.disconnect(abort=True)
 
 
