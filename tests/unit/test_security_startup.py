@@ -89,3 +89,16 @@ def get(port: int, path: str) -> int:
                                           ("/index.html%0a", 400), ("/../dist/.sga-built", 404)])
 def test_page_server_hides_source_maps_and_build_stamps(page_server, path, status):
     assert get(page_server, path) == status
+
+
+def test_the_rasa_launcher_refuses_to_start_without_a_token():
+    import subprocess
+    import sys
+
+    from sga.settings import PROJECT_ROOT
+
+    env = {**os.environ, "RASA_AUTH_TOKEN": "", "RASA_HOST": "127.0.0.1", "ACTION_SERVER_HOST": "127.0.0.1",
+           "WEBCHAT_HOST": "127.0.0.1", "DATABASE_URL": "sqlite:///x.db", "TRACKER_STORE_URL": "sqlite:///y.db"}
+    done = subprocess.run([sys.executable, "-m", "sga_tools.runner", "run", "--help"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "RASA_AUTH_TOKEN is empty" in done.stderr
