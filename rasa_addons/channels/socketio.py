@@ -10,10 +10,11 @@ Rasa's own leaves out.
   WebSockets). A client that sends no Origin (not a browser) is let through: it could forge one.
 - The engine.io buffer is capped at 16 KB (Rasa leaves python-engineio's 1 MB), and a message must
   be a string of at most 5,000 characters with no metadata other than a small JSON object.
-- Session ids are issued by this server and signed (a random part and an HMAC of it under a key
-  derived from CONVERSATION_HASH_SALT): a client can resume a session it was given, but cannot make
-  one up. A session is bound to one live connection: while a connection holds it, a second
-  connection asking for it gets a new session instead of the first one's replies.
+- Session ids are issued by this server and signed (a random part, the issue time and an HMAC of
+  both under a key derived from CONVERSATION_HASH_SALT): a client can resume a session it was given
+  for 12 hours, but cannot make one up or stretch its life. A session is bound to one live
+  connection: while a connection holds it, a second connection asking for it gets a new session
+  instead of the first one's replies.
 - A message is accepted only for the session its own connection holds.
 - The rate limits apply (per session and per client address), with a clear reply.
 """
@@ -25,6 +26,7 @@ import inspect
 import logging
 import re
 import secrets
+import time
 from typing import Optional, Text
 
 from rasa.core.channels import socketio as rasa_socketio
@@ -35,6 +37,8 @@ from rasa_addons.channels.limits import RATE_LIMITED_REPLY, rate_limits
 logger = logging.getLogger(__name__)
 MAX_BUFFER_BYTES = 16 * 1024
 SESSION_ID = re.compile(r"[0-9a-f]{64}")
+# How long a web chat session id can be resumed after it was issued (a working day).
+SESSION_ID_TTL_SECONDS = 12 * 3600
 
 
 def _signing_key() -> bytes:
@@ -44,19 +48,26 @@ def _signing_key() -> bytes:
     return hashlib.sha256(b"sga socket.io session ids\0" + salt.encode()).digest()
 
 
-def new_session_id(key: bytes) -> str:
-    random_part = secrets.token_hex(16)
-    return random_part + _mac(key, random_part)
+def new_session_id(key: bytes, now: Optional[float] = None) -> str:
+    """32 hex random, 8 hex issue time (Unix seconds), 24 hex HMAC of both: 64 hex characters."""
+    issued = f"{int(time.time() if now is None else now):08x}"
+    body = secrets.token_hex(16) + issued
+    return body + _mac(key, body)
 
 
-def session_id_is_ours(session_id: object, key: bytes) -> bool:
+def session_id_is_ours(session_id: object, key: bytes, now: Optional[float] = None) -> bool:
+    """Issued by this server (the key) less than SESSION_ID_TTL_SECONDS ago."""
     if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
         return False
-    return hmac.compare_digest(session_id[32:], _mac(key, session_id[:32]))
+    body, mac = session_id[:40], session_id[40:]
+    if not hmac.compare_digest(mac, _mac(key, body)):
+        return False
+    age = (time.time() if now is None else now) - int(body[32:40], 16)
+    return 0 <= age <= SESSION_ID_TTL_SECONDS
 
 
-def _mac(key: bytes, random_part: str) -> str:
-    return hmac.new(key, random_part.encode(), hashlib.sha256).hexdigest()[:32]
+def _mac(key: bytes, body: str) -> str:
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def allowed_origins() -> list:

@@ -182,3 +182,18 @@ def test_redis_is_used_with_the_production_endpoints():
     assert uses_redis_lock_store("bot/endpoints.production.yml")
     assert not uses_redis_lock_store("bot/endpoints.yml")
     assert not uses_redis_lock_store("bot/no-such-file.yml")
+
+
+def test_web_chat_session_ids_are_signed_and_short_lived():
+    from rasa_addons.channels.socketio import SESSION_ID_TTL_SECONDS, new_session_id, session_id_is_ours
+
+    key, other_key, now = b"k" * 32, b"o" * 32, 1_800_000_000.0
+    session_id = new_session_id(key, now)
+    assert len(session_id) == 64 and session_id_is_ours(session_id, key, now + 60)
+    assert not session_id_is_ours(session_id, other_key, now + 60), "another deployment's key"
+    assert not session_id_is_ours(session_id, key, now + SESSION_ID_TTL_SECONDS + 1), "expired"
+    later = session_id[:32] + f"{int(now) + 3600:08x}" + session_id[40:]
+    assert not session_id_is_ours(later, key, now + 60), "the issue time cannot be changed"
+    assert not session_id_is_ours(session_id[:-1] + ("0" if session_id[-1] != "0" else "1"), key, now)
+    for junk in (None, 5, "", "x" * 64, session_id.upper(), session_id + "0"):
+        assert not session_id_is_ours(junk, key, now)
