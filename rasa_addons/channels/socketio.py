@@ -20,6 +20,7 @@ Rasa's own leaves out.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import inspect
@@ -30,6 +31,7 @@ import time
 from typing import Optional, Text
 
 from rasa.core.channels import socketio as rasa_socketio
+from sanic import response
 
 from rasa_addons.channels.guard import check_message, metadata_problem
 from rasa_addons.channels.limits import RATE_LIMITED_REPLY, rate_limits
@@ -76,14 +78,27 @@ def allowed_origins() -> list:
     return load_settings().rasa_cors.split()
 
 
-def origin_checker(origins: list):
-    """engine.io's origin check: a callable, so an empty list means "no page", never "any page"."""
-    allow_any = "*" in origins
+def origin_allowed(origin: Optional[str], origins: list) -> bool:
+    """A request without an Origin is not from a browser page (and could forge one): let it through."""
+    return origin is None or "*" in origins or origin in origins
 
-    def allowed(origin, environ=None) -> bool:
-        return allow_any or origin in origins
 
-    return allowed
+def check_origins(eio, origins: list) -> None:
+    """Refuse, with a 400, every engine.io request (polling and the WebSocket upgrade) whose Origin
+    is not one of `origins`. engine.io's own check is left off (`cors_allowed_origins=[]`, as Rasa
+    sets it) because it would also add CORS headers, and Rasa's Sanic-CORS already adds them: a
+    browser refuses a response that carries them twice."""
+    handle_request = eio.handle_request
+
+    @functools.wraps(handle_request)
+    async def handle_checked_request(request, *args, **kwargs):
+        origin = request.headers.get("origin")
+        if not origin_allowed(origin, origins):
+            logger.warning("socket.io: refused a connection from a page not in RASA_CORS_ORIGINS")
+            return response.text("This page may not use the chat.", status=400)
+        return await handle_request(request, *args, **kwargs)
+
+    eio.handle_request = handle_checked_request
 
 
 def client_address(environ: dict) -> Optional[str]:
@@ -91,15 +106,6 @@ def client_address(environ: dict) -> Optional[str]:
     if request is None:
         return None
     return request.remote_addr or request.ip or None
-
-
-class RefusedOriginIsAWarning(logging.Filter):
-    """engine.io logs a refused Origin at ERROR: it is a refused request, not a server fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and "is not an accepted origin" in str(record.msg):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
 
 
 class SocketIOInput(rasa_socketio.SocketIOInput):
@@ -111,9 +117,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio, namespace = self.sio, self.namespace
         sio.eio.max_http_buffer_size = MAX_BUFFER_BYTES
-        sio.eio.cors_allowed_origins = origin_checker(allowed_origins())
-        if not any(isinstance(f, RefusedOriginIsAWarning) for f in sio.eio.logger.filters):
-            sio.eio.logger.addFilter(RefusedOriginIsAWarning())
+        check_origins(sio.eio, allowed_origins())  # before Rasa attaches sio to the app
         handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
         rasa_connect = sio.handlers[namespace or "/"]["connect"]
         key = _signing_key()

@@ -195,3 +195,36 @@ def test_socketio_rate_limit_has_a_clear_reply(stack):
         await client.close()
 
     run(scenario())
+
+
+def test_websocket_transport_checks_the_origin_and_the_size(stack):
+    """The widget's own transport (python-socketio's test client can only poll here)."""
+    import websockets
+    import websockets.exceptions
+
+    uri = stack.rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+
+    async def scenario():
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+            async with websockets.connect(uri, origin="https://evil.example"):
+                pass
+        assert refused.value.status_code == 400
+        async with websockets.connect(uri, origin=PAGE_ORIGIN, max_size=None) as ws:
+            assert (await ws.recv()).startswith("0{")
+            await ws.send("40")
+            assert (await ws.recv()).startswith("40")
+            await ws.send('42["session_request",{"session_id":null}]')
+            assert (await ws.recv()).startswith('42["session_confirm"')
+            await ws.send('42["user_uttered",{"message":"' + "x" * 950_000 + '"}]')
+            with pytest.raises(websockets.exceptions.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)  # closed: more than 16 KB
+
+    run(scenario())
+
+
+def test_the_page_gets_one_cors_header(stack):
+    """engine.io's own CORS headers stay off: with Rasa's they would come twice, and browsers refuse that."""
+    polled = requests.get(f"{stack.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling"},
+                          headers={"Origin": PAGE_ORIGIN}, timeout=10)
+    assert polled.status_code == 200
+    assert polled.raw.headers.getlist("Access-Control-Allow-Origin") == [PAGE_ORIGIN]
