@@ -53,6 +53,9 @@ class Settings:
     redis_db: str = _field("REDIS_DB", "0")
     redis_key_prefix: str = _field("REDIS_KEY_PREFIX", "sga")
     log_level: str = _field("LOG_LEVEL", "INFO")
+    # Rate limits on chat messages, "N/S" = at most N messages in S seconds ("0/60" = off).
+    rate_limit_per_sender: str = _field("RATE_LIMIT_PER_SENDER", "60/60")
+    rate_limit_per_address: str = _field("RATE_LIMIT_PER_ADDRESS", "600/60")
     # The web chat page (`make run` serves it).
     webchat_host: str = _field("WEBCHAT_HOST", "127.0.0.1")
     webchat_port: str = _field("WEBCHAT_PORT", "8080")

@@ -3,6 +3,13 @@
 `sga run` (called by `make run`) and the integration tests both use `Stack`, so what is tested is
 what runs. Both servers bind to 127.0.0.1 unless configured otherwise, and the Rasa HTTP API is
 always protected by a token (a random one is made for the run when `.env` sets none).
+
+Secrets: `sga run` makes a random CONVERSATION_HASH_SALT at the first run and keeps it in `.env`.
+Outside local development (SQLite and loopback addresses only), start-up stops with a clear message
+when the salt is the public default or a token is missing. Rasa only takes its API token on the
+command line, where `ps` shows it to every user of the machine, so Rasa is started through
+`python -m sga_tools.runner`, which reads RASA_AUTH_TOKEN from the environment and hands it to
+Rasa's own entry point inside the process.
 """
 from __future__ import annotations
 
@@ -41,6 +48,48 @@ def with_tokens(settings: Settings) -> Settings:
         action_server_token=settings.action_server_token or secrets.token_urlsafe(24),
         rasa_auth_token=settings.rasa_auth_token or secrets.token_urlsafe(24),
     )
+
+
+DEFAULT_SALT = "local-development-salt"  # sga/settings.py's default: public, for local development only
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def is_local_development(settings: Settings) -> bool:
+    """SQLite stores and every server on a loopback address: one person on this machine."""
+    sqlite = all(url.startswith("sqlite") for url in (settings.database_url, settings.tracker_store_url))
+    hosts = {settings.rasa_host, settings.action_server_host, settings.webchat_host}
+    return sqlite and hosts <= LOOPBACK
+
+
+def deployment_problems(settings: Settings) -> List[str]:
+    """What stops start-up outside local development (empty when the settings are fit to run)."""
+    if is_local_development(settings):
+        return []
+    problems = []
+    if settings.conversation_salt in ("", DEFAULT_SALT) or len(settings.conversation_salt) < 16:
+        problems.append("CONVERSATION_HASH_SALT is the public default or shorter than 16 characters: "
+                        "set a long random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    if not settings.rasa_auth_token:
+        problems.append("RASA_AUTH_TOKEN is not set: set a long random value")
+    if not settings.action_server_token:
+        problems.append("ACTION_SERVER_TOKEN is not set: set a long random value")
+    return problems
+
+
+def ensure_salt(settings: Settings, env_file: Path = PROJECT_ROOT / ".env") -> Settings:
+    """At the first local run, replace the public default salt by a random one kept in `.env`."""
+    if settings.conversation_salt not in ("", DEFAULT_SALT) or not is_local_development(settings):
+        return settings
+    salt = secrets.token_urlsafe(32)
+    existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+    with open(env_file, "a", encoding="utf-8") as out:
+        out.write(("" if not existing or existing.endswith("\n") else "\n")
+                  + "# Made by `sga run` at its first start: links outcome records to conversations. Keep it secret;\n"
+                  + "# changing it breaks the link for records already written.\n"
+                  + f"CONVERSATION_HASH_SALT={salt}\n")
+    os.chmod(env_file, 0o600)
+    print(f"Made a random CONVERSATION_HASH_SALT and kept it in {env_file}.", flush=True)
+    return replace(settings, conversation_salt=salt)
 
 
 def wait_for(url: str, timeout: float, process: subprocess.Popen, log: Optional[Path] = None) -> None:
@@ -96,10 +145,11 @@ class Stack:
         upgrade(self.settings.database_url)
         s = self.settings
         actions = self._spawn([sys.executable, "-m", "actions.server"], "actions")
+        # The token reaches Rasa through its environment (RASA_AUTH_TOKEN), never its command line.
         rasa = self._spawn([
-            str(BIN_DIR / "rasa"), "run", "--model", str(self.model),
+            sys.executable, "-m", "sga_tools.runner", "run", "--model", str(self.model),
             "--endpoints", s.rasa_endpoints, "--credentials", "bot/credentials.yml",
-            "--enable-api", f"--auth-token={s.rasa_auth_token}", "--cors", *s.rasa_cors.split(),
+            "--enable-api", "--cors", *s.rasa_cors.split(),
             "--interface", s.rasa_host, "--port", s.rasa_port,
         ], "rasa")
         webchat = None
@@ -139,7 +189,14 @@ class Stack:
 
 
 def run(args) -> int:
-    settings = with_tokens(load_settings())
+    settings = ensure_salt(load_settings())
+    problems = deployment_problems(settings)
+    if problems:
+        print("error: not starting: these settings are unsafe outside local development (SQLite, loopback "
+              "addresses):\n  - " + "\n  - ".join(problems) + "\nSet them in .env (see .env.example).",
+              file=sys.stderr)
+        return 2
+    settings = with_tokens(settings)
     stack = Stack(settings, webchat=True)
     print("Starting the action server, the Rasa server and the web chat page (about a minute)...", flush=True)
     try:
@@ -151,8 +208,9 @@ def run(args) -> int:
     print(f"""
 The safeguarding guidance assistant is running.
   Web chat: {stack.webchat_url}
-  REST:     curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"a","message":"what are the MAPPA levels?"}}'
-  Tracker:  curl -s '{stack.rasa_url}/conversations/a/tracker?token={s.rasa_auth_token}'
+  REST:     curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+              -d '{{"sender":"my-test-conversation-1","message":"what are the MAPPA levels?"}}'
+  Tracker:  curl -s '{stack.rasa_url}/conversations/rest-my-test-conversation-1/tracker?token={s.rasa_auth_token}'
   Shell:    in another terminal, .venv/bin/sga shell   (type messages, /stop to quit)
   Teams webhook: {stack.rasa_url}/webhooks/teams/webhook ({"on" if s.teams_app_id else "off: set TEAMS_APP_ID, see docs/teams.md"})
   Outcome log: {s.database_url}   Conversations: {s.tracker_store_url}
@@ -178,7 +236,7 @@ def shell(args) -> int:
 
     settings = load_settings()
     url = f"http://{settings.rasa_host}:{settings.rasa_port}/webhooks/rest/webhook"
-    sender = "shell-" + secrets.token_hex(4)
+    sender = "shell-" + secrets.token_hex(8)
     print(f"Talking to {url} as {sender}. Type /stop to quit.")
     while True:
         try:
@@ -192,6 +250,12 @@ def shell(args) -> int:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 replies = json.load(response)
+        except urllib.error.HTTPError as error:  # refused (too long, too fast): say why
+            try:
+                print("bot>", json.load(error).get("error", error.reason))
+            except ValueError:
+                print(f"error: {error.code} {error.reason}")
+            continue
         except (urllib.error.URLError, ConnectionError) as error:
             print(f"error: is the assistant running (make run)? {error}")
             continue
@@ -204,3 +268,31 @@ def shell(args) -> int:
 def register(subparsers) -> None:
     subparsers.add_parser("run", help="Start the action server and the Rasa server.").set_defaults(handler=run)
     subparsers.add_parser("shell", help="Chat with the running assistant in the terminal.").set_defaults(handler=shell)
+
+
+def launch_rasa(argv: List[str]) -> int:
+    """Run `rasa <argv>` in this process with `--auth-token` from RASA_AUTH_TOKEN.
+
+    sys.argv is set inside the process only, so the token is never part of the command line that
+    `ps` and /proc/<pid>/cmdline show.
+    """
+    settings = load_settings()
+    problems = deployment_problems(settings)
+    if problems:
+        print("error: Rasa not started: " + "; ".join(problems), file=sys.stderr)
+        return 2
+    if not settings.rasa_auth_token:
+        print("error: RASA_AUTH_TOKEN is empty: refusing to start Rasa with an open HTTP API", file=sys.stderr)
+        return 2
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *argv, "--auth-token", settings.rasa_auth_token]
+    try:
+        rasa_main()
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(launch_rasa(sys.argv[1:]))

@@ -4,7 +4,8 @@
 
 It serves web/dist/ (index.html, widget.js, widget.css, page.css; built by scripts/setup-web.sh)
 and `/config.js`, which tells the widget where Rasa's socket.io channel is. Nothing else: no
-directory listings, no other methods than GET and HEAD, no files outside web/dist/. Every response
+directory listings, no other methods than GET and HEAD, no files outside web/dist/, no source maps
+or dotfiles (the build stamp), and a 400 for a path with a NUL or control character. Every response
 carries a Content-Security-Policy that lets the page load only its own files and talk only to the
 Rasa server, so nothing leaves the machine.
 
@@ -27,12 +28,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from pathlib import Path
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sga.settings import PROJECT_ROOT, load_settings
 
-
 DIST_DIR = PROJECT_ROOT / "web" / "dist"
+# Never served, even when the build leaves them in web/dist: source maps (they carry the source)
+# and build stamps (.sga-built; any dotfile).
+HIDDEN_SUFFIXES = (".map",)
 
 
 def default_rasa_url(settings) -> str:
@@ -76,7 +79,7 @@ class Handler(SimpleHTTPRequestHandler):
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
                       ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                      ".html": "text/html; charset=utf-8", ".map": "application/json"}
+                      ".html": "text/html; charset=utf-8"}
 
     def end_headers(self) -> None:
         self.send_header("Content-Security-Policy", content_security_policy(self.rasa_url))
@@ -98,7 +101,12 @@ class Handler(SimpleHTTPRequestHandler):
             self.send_response(HTTPStatus.NO_CONTENT)
             self.end_headers()
             return None
-        if path.endswith("/") and path != "/":
+        decoded = unquote(path)
+        if any(ord(c) < 0x20 or c == "\x7f" for c in decoded):  # NUL and other controls: no such file
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return None
+        name = decoded.rsplit("/", 1)[-1]
+        if (path.endswith("/") and path != "/") or name.startswith(".") or name.endswith(HIDDEN_SUFFIXES):
             self.send_error(HTTPStatus.NOT_FOUND)
             return None
         return super().send_head()
@@ -113,7 +121,8 @@ class Handler(SimpleHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
 
     def log_message(self, format: str, *args) -> None:  # request line and status only, never bodies
-        sys.stderr.write(f"webchat {self.address_string()} {format % args}\n")
+        line = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in format % args)
+        sys.stderr.write(f"webchat {self.address_string()} {line}\n")
 
 
 def make_server(host: str, port: int, rasa_url: str, directory: Path = DIST_DIR) -> ThreadingHTTPServer:

@@ -52,13 +52,13 @@ def main() -> None:
 
         rest = []
         for i, question in enumerate(QUESTIONS * 5):
-            conversation = Conversation(stack, sender=f"bench-{i}")
+            conversation = Conversation(stack, sender=f"bench-user-{i:06d}")
             t = time.perf_counter()
             conversation.say(question)
             rest.append(time.perf_counter() - t)
         print("REST answer, new user p50 %.0f ms  p95 %.0f ms  max %.0f ms  (n=%d)" % (*percentiles(rest), len(rest)))
 
-        conversation = Conversation(stack, sender="bench-checklist")
+        conversation = Conversation(stack, sender="bench-checklist-run")
         conversation.say('/inform_partnership{"partnership":"kent_medway"}')
         conversation.say("start the recognition checklist")
         steps = []
@@ -75,7 +75,7 @@ def main() -> None:
         conversation.say("Save")
         print(f"save to outcome log (SQLite) round trip: {(time.perf_counter() - t) * 1000:.0f} ms")
 
-        long_conversation = Conversation(stack, sender="bench-long")
+        long_conversation = Conversation(stack, sender="bench-long-conversation")
         timings = []
         for i in range(60):
             t = time.perf_counter()

@@ -6,6 +6,7 @@ Server logs go to tests/artifacts/logs/ for when something fails.
 """
 from __future__ import annotations
 
+import re
 import secrets
 import socket
 import uuid
@@ -16,8 +17,8 @@ from typing import Any, Dict, List
 import pytest
 import requests
 
-from sga_tools.runner import Stack
 from sga.settings import PROJECT_ROOT, Settings
+from sga_tools.runner import Stack
 from tests.databases import require_postgres, temporary_postgres_database
 
 MODEL = PROJECT_ROOT / "models" / "sga.tar.gz"
@@ -51,6 +52,8 @@ def stack_settings(tmp: Path, **overrides: str) -> Settings:
         redis_db="0",
         redis_key_prefix="sgatest" + uuid.uuid4().hex[:8],  # Rasa ignores a prefix that is not alphanumeric
         log_level="INFO",
+        rate_limit_per_sender="60/60",
+        rate_limit_per_address="2000/60",
         webchat_host="127.0.0.1",
         webchat_port=free_port(),
         # A developer's own TEAMS_* settings must not switch Teams on in test stacks.
@@ -63,17 +66,28 @@ def stack_settings(tmp: Path, **overrides: str) -> Settings:
     return replace(settings, **overrides)
 
 
+REST_SENDER = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 class Conversation:
-    """One user talking to the assistant over the REST channel."""
+    """One user talking to the assistant over the REST channel.
+
+    `client_id` is what the client posts as `sender` (16-64 letters, digits, '-', '_'); `sender` is
+    the conversation's id in Rasa (tracker API, tracker store, lock store): the REST channel keeps
+    REST conversations apart from the other channels' by prefixing "rest-".
+    """
 
     def __init__(self, stack: Stack, sender: str | None = None):
         self.stack = stack
-        self.sender = sender or "test-" + uuid.uuid4().hex[:10]
+        self.client_id = sender or "test-" + uuid.uuid4().hex[:16]
+        if not REST_SENDER.fullmatch(self.client_id):
+            raise ValueError(f"REST senders are 16-64 letters, digits, '-' or '_': {self.client_id!r}")
+        self.sender = "rest-" + self.client_id
         self.replies: List[Dict[str, Any]] = []
 
     def say(self, message: str) -> List[Dict[str, Any]]:
         response = requests.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
-                                 json={"sender": self.sender, "message": message}, timeout=60)
+                                 json={"sender": self.client_id, "message": message}, timeout=60)
         response.raise_for_status()
         self.replies = response.json()
         return self.replies

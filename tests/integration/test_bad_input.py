@@ -63,7 +63,7 @@ def test_huge_message_gets_413_and_the_conversation_carries_on(stack):
     conversation = Conversation(stack)
     conversation.say("what is Sarah's Law?")
     response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
-                             json={"sender": conversation.sender, "message": "x" * 100_000})
+                             json={"sender": conversation.client_id, "message": "x" * 100_000})
     assert response.status_code == 413 and "too long" in response.json()["error"]
     assert conversation.slot("topic") == "sarahs_law.overview"
     conversation.say("tell me more")
@@ -73,7 +73,7 @@ def test_huge_message_gets_413_and_the_conversation_carries_on(stack):
 def test_clients_cannot_choose_the_recorded_channel(stack):
     conversation = Conversation(stack)
     requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
-                  json={"sender": conversation.sender, "message": "hello", "input_channel": "botframework"})
+                  json={"sender": conversation.client_id, "message": "hello", "input_channel": "botframework"})
     assert conversation.tracker()["latest_input_channel"] == "rest"
 
 
