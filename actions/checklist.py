@@ -42,7 +42,10 @@ def context(tracker: Tracker) -> Context:
 
 
 def current_state(tracker: Tracker) -> Optional[ChecklistState]:
-    return ChecklistState.from_slot(tracker.get_slot(STATE))
+    from sga.scenarios import exercise_is_known
+
+    state = ChecklistState.from_slot(tracker.get_slot(STATE))
+    return state if state is not None and exercise_is_known(state) else None
 
 
 def running(tracker: Tracker) -> Optional[ChecklistState]:

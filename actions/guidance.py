@@ -132,7 +132,7 @@ class ActionGreet(Action):
         if partnership in PARTNERSHIPS:
             send(dispatcher, answers.greeting(data, partnership))
             return []
-        dispatcher.utter_message(response="utter_greet")
+        send(dispatcher, answers.welcome(data))
         return []
 
 

@@ -239,3 +239,17 @@ def greeting(content: Content, partnership: str) -> Reply:
         buttons=[{"title": "What can you do?", "payload": "/help"},
                  {"title": "Start a checklist", "payload": "/start_checklist"}],
     )
+
+
+def welcome(content: Content) -> Reply:
+    """Hello to someone whose partnership is not known yet."""
+    return Reply(
+        text=(
+            "Hello. I answer questions about people who may pose a risk to children, from the Kent and Medway "
+            "(2.4.1) and West Midlands (2.14) procedures, and I can walk you through the recognition, risk "
+            "assessment and disclosure checklists.\n\n"
+            "This is guidance, not legal advice. If a child is in immediate danger, call 999.\n\n"
+            "Which partnership do you work in?"
+        ),
+        buttons=[partnership_button(content, p) for p in PARTNERSHIPS] + [{"title": "What can you do?", "payload": "/help"}],
+    )

@@ -85,3 +85,12 @@ def debrief(state: ChecklistState) -> str:
     lines += ["", "Learning points:"] + [f"- {p.text} ({p.cite})" for p in scenario.learning_points]
     lines += ["", "Training exercises are not written to the outcome log."]
     return "\n".join(lines)
+
+
+def exercise_is_known(state: ChecklistState) -> bool:
+    """An exercise names one of the scenarios, with its checklist and partnership (a forged or stale
+    one does not)."""
+    if state.exercise is None:
+        return True
+    scenario = scenarios().get(state.exercise.scenario)
+    return scenario is not None and (scenario.checklist, scenario.partnership) == (state.kind, state.exercise.partnership)

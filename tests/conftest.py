@@ -100,6 +100,12 @@ class Conversation:
     def buttons(self) -> List[Dict[str, str]]:
         return [b for r in self.replies for b in (r.get("buttons") or [])]
 
+    def click(self, title: str) -> List[Dict[str, Any]]:
+        """Press the button with this title in the last reply: its payload is sent, as the widget does."""
+        payloads = [b["payload"] for b in self.buttons if b.get("title") == title]
+        assert payloads, f"no button {title!r} in: {[b.get('title') for b in self.buttons]}"
+        return self.say(payloads[0])
+
     def tracker(self) -> Dict[str, Any]:
         response = requests.get(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker",
                                 params={"token": self.stack.settings.rasa_auth_token}, timeout=30)

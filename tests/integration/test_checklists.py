@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from sga.checklists import checklists
+from sga.checklists.model import checklists
 from tests.conftest import Conversation
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ def answer_all(conversation, answer, kind=None, overrides=None):
             item = next(i for i in CHECKLISTS[kind].items if i.question in conversation.text)
             asked.add(item.id)
             choice = overrides.get(item.id, answer)
-        conversation.say(choice if choice in titles else titles[0])
+        conversation.click(choice if choice in titles else titles[0])
     else:
         pytest.fail("the checklist did not end")
     assert set(overrides) <= asked, f"never asked: {set(overrides) - asked}"
@@ -65,7 +65,7 @@ def finish(conversation, case_reference="CR-2024-0193"):
     assert "case reference" in conversation.text
     conversation.say(case_reference)
     assert "Summary:" in conversation.text and "Save this to the outcome log?" in conversation.text
-    conversation.say("Save")
+    conversation.click("Save")
     assert "Your reference is SGA-" in conversation.text
     return conversation.text.split("Your reference is ")[1].split(".")[0]
 
@@ -200,16 +200,16 @@ def test_training_scenario_debrief_and_nothing_logged(stack):
     conversation = Conversation(stack)
     conversation.say("I'm a trainer, can we run a training scenario?")
     assert scenario.title in [b["title"] for b in conversation.buttons]
-    conversation.say(scenario.title)
+    conversation.click(scenario.title)
     assert "Fictional case" in conversation.text and "question 1 of" in conversation.text
-    for item in checklist.items_for(scenario.partnership):
+    for item in checklist.items_for(scenario.partnership, scenario.model_answers):
         expected = scenario.model_answers[item.id]
         # One deliberate mistake, so the debrief has something to correct.
         answer = "Yes" if item.id == "wm_continuing_risk" else item.label(expected)
-        conversation.say(answer)
+        conversation.click(answer)
     assert "Finish the exercise" in conversation.text
-    conversation.say("Finish")
-    total = len(checklist.items_for(scenario.partnership))
+    conversation.click("Finish")
+    total = len(checklist.items_for(scenario.partnership, scenario.model_answers))
     assert f"You matched {total - 1} of {total} model answers" in conversation.text
     assert "the model answer is Not known" in conversation.text
     assert scenario.learning_points[0].text in conversation.text
