@@ -13,7 +13,7 @@ The component is not trained: it reads the lexicon when the model is loaded. The
 """
 from __future__ import annotations
 
-import itertools
+import bisect
 import logging
 import re
 from dataclasses import dataclass
@@ -136,8 +136,11 @@ class Lexicon:
             return False
         if pattern.within is None:
             return True
-        # Some choice of one match per group spans at most `within` tokens (messages are short).
-        return any(max(choice) - min(choice) <= pattern.within for choice in itertools.product(*positions))
+        # Some window of `within` tokens holds a match of every group (a window starts at a match).
+        starts = sorted({p for ps in positions for p in ps})
+        return any(all(bisect.bisect_right(ps, start + pattern.within) > bisect.bisect_left(ps, start)
+                       for ps in positions)
+                   for start in starts)
 
     def _without_ignored(self, forms: List[frozenset]) -> List[frozenset]:
         changed = True
