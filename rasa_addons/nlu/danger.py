@@ -13,7 +13,7 @@ The component is not trained: it reads the lexicon when the model is loaded. The
 """
 from __future__ import annotations
 
-import itertools
+import bisect
 import logging
 import re
 from dataclasses import dataclass
@@ -111,54 +111,60 @@ class Lexicon:
                 result.append(frozenset(forms))
         return result
 
-    @staticmethod
-    def _starts(term: Term, forms: Sequence[frozenset]) -> List[int]:
-        n = len(term)
-        return [start for start in range(len(forms) - n + 1)
-                if all(term[i] in forms[start + i] for i in range(n))]
+    def _without_ignored(self, forms: List[frozenset]) -> List[frozenset]:
+        if not self.ignore:
+            return forms
+        drop = set()
+        for term in self.ignore:
+            for start in _Message(forms).starts(term):
+                drop.update(range(start, start + len(term)))
+        return [f for i, f in enumerate(forms) if i not in drop]
 
-    @classmethod
-    def _find(cls, term: Term, forms: Sequence[frozenset]) -> Optional[int]:
-        starts = cls._starts(term, forms)
-        return starts[0] if starts else None
+    def match(self, tokens: Sequence[Tuple[Text, Text]]) -> Optional[Text]:
+        """The name of the first pattern the tokens match, or None."""
+        message = _Message(self._without_ignored(self.forms(tokens)))
+        if not message.forms:
+            return None
+        for pattern in self.patterns:
+            if message.matches(pattern):
+                return pattern.name
+        return None
 
-    def _positions(self, group: Group, forms: Sequence[frozenset]) -> List[int]:
-        return sorted({start for term in group for start in self._starts(term, forms)})
 
-    def _has(self, group: Group, forms: Sequence[frozenset]) -> bool:
-        return any(self._find(term, forms) is not None for term in group)
+class _Message:
+    """One message's token forms, indexed by form so each term is looked up, not scanned for."""
 
-    def _matches(self, pattern: Pattern, forms: Sequence[frozenset]) -> bool:
-        if any(self._has(g, forms) for g in pattern.unless):
+    def __init__(self, forms: List[frozenset]) -> None:
+        self.forms = forms
+        self.index: Dict[Text, List[int]] = {}
+        for position, token_forms in enumerate(forms):
+            for form in token_forms:
+                self.index.setdefault(form, []).append(position)
+        self._cache: Dict[Group, List[int]] = {}
+
+    def starts(self, term: Term) -> List[int]:
+        return [start for start in self.index.get(term[0], [])
+                if start + len(term) <= len(self.forms)
+                and all(term[i] in self.forms[start + i] for i in range(1, len(term)))]
+
+    def positions(self, group: Group) -> List[int]:
+        if group not in self._cache:
+            self._cache[group] = sorted({start for term in group for start in self.starts(term)})
+        return self._cache[group]
+
+    def matches(self, pattern: Pattern) -> bool:
+        if any(self.positions(g) for g in pattern.unless):
             return False
-        positions = [self._positions(g, forms) for g in pattern.all]
+        positions = [self.positions(g) for g in pattern.all]
         if not all(positions):
             return False
         if pattern.within is None:
             return True
-        # Some choice of one match per group spans at most `within` tokens (messages are short).
-        return any(max(choice) - min(choice) <= pattern.within for choice in itertools.product(*positions))
-
-    def _without_ignored(self, forms: List[frozenset]) -> List[frozenset]:
-        changed = True
-        while changed:
-            changed = False
-            for term in self.ignore:
-                start = self._find(term, forms)
-                if start is not None:
-                    forms = forms[:start] + forms[start + len(term):]
-                    changed = True
-        return forms
-
-    def match(self, tokens: Sequence[Tuple[Text, Text]]) -> Optional[Text]:
-        """The name of the first pattern the tokens match, or None."""
-        forms = self._without_ignored(self.forms(tokens))
-        if not forms:
-            return None
-        for pattern in self.patterns:
-            if self._matches(pattern, forms):
-                return pattern.name
-        return None
+        # Some window of `within` tokens holds a match of every group (a window starts at a match).
+        starts = sorted({p for ps in positions for p in ps})
+        return any(all(bisect.bisect_right(ps, start + pattern.within) > bisect.bisect_left(ps, start)
+                       for ps in positions)
+                   for start in starts)
 
 
 def resolve_path(path: Text) -> Path:

@@ -185,3 +185,12 @@ def test_the_server_package_does_not_import_actions():
     code = ("import sys, rasa_addons.nlu.danger; "
             "sys.exit(any(m == 'actions' or m.startswith('actions.') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT).returncode == 0
+
+
+def test_a_long_message_is_matched_quickly(pipeline, flagger):
+    import time
+    text = " ".join(["he said she was worried about the kids at home with him and her"] * 150)
+    message = pipeline(text)
+    started = time.perf_counter()
+    flagger.lexicon.match(tokens(message))
+    assert time.perf_counter() - started < 1.0
