@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup web web-browser model run test test-unit validate bench lock clean
+.PHONY: help setup web web-browser model run test test-unit validate lint bench lock clean
 
 help:
 	@echo "make run    set up (Python 3.10 venv, pinned packages, spaCy pipeline), train if needed, start the assistant"
@@ -58,10 +58,16 @@ run: model web
 validate: setup
 	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
 
-test: validate model web-browser
+# Style and types: ruff (lint and format) everywhere, mypy strict on the engines (sga/).
+lint: setup
+	$(VENV)/bin/ruff check sga actions rasa_addons sga_tools tests migrations
+	$(VENV)/bin/ruff format --check sga actions rasa_addons sga_tools tests migrations
+	$(VENV)/bin/mypy sga
+
+test: validate lint model web-browser
 	$(PY) -m pytest -ra
 
-test-unit: setup
+test-unit: setup web
 	$(PY) -m pytest -ra tests/unit
 
 bench: model

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -55,6 +55,23 @@ def running(tracker: Tracker) -> Optional[ChecklistState]:
 
 def state_events(state: ChecklistState) -> List[EventType]:
     return [SlotSet(STATE, state.to_slot())]
+
+
+def choose_checklist(tracker: Tracker) -> Optional[Callable[[CollectingDispatcher], List[EventType]]]:
+    """At the checklist picker, a message that names a checklist chooses it, whatever else the NLU
+    read into it ("risk assessment" is also a topic); returns how to apply the choice, or None."""
+    state = running(tracker)
+    kind = latest_entities(tracker).get("checklist")
+    if state is None or state.stage is not engine.Stage.KIND or kind not in checklists():
+        return None
+
+    def apply(dispatcher: CollectingDispatcher) -> List[EventType]:
+        turn = engine.handle(state, Heard("start_checklist", {"checklist": kind}), context(tracker))
+        for message in turn.say:
+            send(dispatcher, Reply(message))
+        return state_events(turn.state)
+
+    return apply
 
 
 class ActionStartChecklist(Action):

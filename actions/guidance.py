@@ -1,9 +1,10 @@
 """Guidance answers: a topic for the user's partnership, its detail, its source."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import PARTNERSHIP, PENDING_TOPIC, TOPIC, latest_entities, latest_intent, send, slot_events
@@ -19,17 +20,31 @@ def respond_to_topic(topic_id: str, partnership: Optional[str]) -> Tuple[Reply, 
     data = content()
     if answers.needs_partnership(data, topic_id, partnership):
         return answers.ask_partnership(data, topic_id), {PENDING_TOPIC: topic_id}
+    if topic_id == "emergency":  # answered first; a question waiting for the partnership still waits
+        return answers.answer(data, topic_id, partnership), {TOPIC: topic_id}
     return answers.answer(data, topic_id, partnership), {TOPIC: topic_id, PENDING_TOPIC: None}
 
 
 def respond_in_context(tracker: Tracker, topic_id: str) -> Tuple[Reply, Dict[str, Any]]:
     """As `respond_to_topic`, for someone who may have said they work outside the two partnerships:
-    while a place we do not cover is known (named now or earlier), the answer is the coverage answer."""
+    while a place we do not cover is known (named now or earlier), local procedure gets the coverage
+    answer, and a national scheme's answer comes labelled as these procedures', not theirs."""
     area = _place(latest_entities(tracker).get(OTHER_AREA)) or _place(tracker.get_slot(OTHER_AREA))
     if topic_id == "emergency" or not area:
         return respond_to_topic(topic_id, tracker.get_slot(PARTNERSHIP))
-    # Never answered as if local: say what is covered; the buttons show one procedure, labelled.
+    if followups.is_national(topic_id) and not content().topic(topic_id).local:
+        # A national scheme (MAPPA, Sarah's Law, Clare's Law): answered, labelled as these procedures'.
+        reply, slots = respond_to_topic(topic_id, tracker.get_slot(PARTNERSHIP))
+        return Reply(answers.outside_coverage_note(area) + "\n\n" + reply.text, reply.buttons), slots
+    # Local procedure is never answered as if it were theirs: say what is covered instead.
     return answers.coverage(content(), area), {TOPIC: OUT_OF_SCOPE, PENDING_TOPIC: topic_id}
+
+
+def _choosing_a_checklist(tracker: Tracker) -> Optional[Callable[[CollectingDispatcher], List[EventType]]]:
+    """When the checklist picker is showing and the message names a checklist, that is the choice."""
+    from actions.checklist import choose_checklist
+
+    return choose_checklist(tracker)
 
 
 def _place(area: Optional[str]) -> Optional[str]:
@@ -53,6 +68,9 @@ class ActionAnswerTopic(Action):
         intent = latest_intent(tracker)
         partnership = tracker.get_slot(PARTNERSHIP)
         topic = data.topic_for_intent(intent)
+        choosing = _choosing_a_checklist(tracker)
+        if choosing is not None:  # "risk assessment" typed at the checklist picker names a checklist
+            return choosing(dispatcher)
         if topic is not None:
             reply, slots = respond_in_context(tracker, topic.id)
             send(dispatcher, reply)

@@ -95,6 +95,7 @@ def answer(content: Content, topic_id: str, partnership: Optional[str], *, detai
     docs = content.sources_for(topic_id, partnership)
     heading = topic.title
     if topic.local:
+        assert partnership is not None, "a local topic is answered only for a known partnership"
         heading += f" — {partnership_name(content, partnership)}"
     parts = [heading]
     for doc in docs:

@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import yaml
 from pydantic import BaseModel, Field, HttpUrl, root_validator, validator
@@ -122,7 +122,7 @@ class Content(Strict):
     documents: Dict[str, SourceDocument]
 
     @root_validator(skip_on_failure=True)
-    def _cross_check(cls, values):
+    def _cross_check(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         topics = {t.id: t for t in values["catalogue"].topics}
         documents: Dict[str, SourceDocument] = values["documents"]
         for key in PARTNERSHIPS + (NATIONAL,):
@@ -182,7 +182,7 @@ def intent_for_topic(topic_id: str) -> str:
     return "ask_" + topic_id.replace(".", "_")
 
 
-def _read_yaml(path: Path):
+def _read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import yaml
 from pydantic import Field, root_validator
@@ -28,6 +28,7 @@ FACET_INTENTS = {
 
 class Scheme(Strict):
     name: str
+    national: bool = False
     topic_prefixes: List[str]
     answers: Dict[str, str] = Field(default_factory=dict)
 
@@ -38,12 +39,13 @@ class Facets(Strict):
     schemes: Dict[str, Scheme]
 
     @root_validator(skip_on_failure=True)
-    def _known(cls, values: Dict[str, object]) -> Dict[str, object]:
-        facets = values["facets"]
+    def _known(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        facets: Dict[str, str] = values["facets"]
         topics = content().topics
-        for key, scheme in values["schemes"].items():  # type: ignore[union-attr]
+        schemes: Dict[str, Scheme] = values["schemes"]
+        for key, scheme in schemes.items():
             for facet, topic_id in scheme.answers.items():
-                if facet not in facets:  # type: ignore[operator]
+                if facet not in facets:
                     raise ValueError(f"{key}: unknown facet {facet}")
                 if topic_id not in topics:
                     raise ValueError(f"{key}: unknown topic {topic_id}")
@@ -54,6 +56,13 @@ class Facets(Strict):
             return None
         return next((key for key, scheme in self.schemes.items()
                      if any(topic_id.startswith(prefix) for prefix in scheme.topic_prefixes)), None)
+
+
+def is_national(topic_id: str) -> bool:
+    """Whether the topic belongs to a national scheme (the same across England and Wales)."""
+    data = facets()
+    scheme = data.scheme_of(topic_id)
+    return scheme is not None and data.schemes[scheme].national
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class Scenario(Strict):
     learning_points: List[LearningPoint]
 
     @root_validator(skip_on_failure=True)
-    def _matches_checklist(cls, values):
+    def _matches_checklist(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         if values["partnership"] not in PARTNERSHIPS:
             raise ValueError(f"unknown partnership {values['partnership']}")
         checklist = checklists().get(values["checklist"])
@@ -77,11 +77,11 @@ def debrief(state: ChecklistState) -> str:
             lines.append(f"Different: {item.question} You said {item.label(given)}; "
                          f"the model answer is {item.label(model)}.")
     yours = checklist.evaluate(state.answers, scenario.partnership)
-    model = checklist.evaluate(scenario.model_answers, scenario.partnership)
+    expected = checklist.evaluate(scenario.model_answers, scenario.partnership)
     lines[:0] = [f"Exercise debrief: {scenario.title}", "",
                  f"You matched {matched} of {len(items)} model answers.",
                  f"Your outcome: {yours.summary}",
-                 "Model outcome: " + ("the same." if yours.outcome == model.outcome else model.summary), ""]
+                 "Model outcome: " + ("the same." if yours.outcome == expected.outcome else expected.summary), ""]
     lines += ["", "Learning points:"] + [f"- {p.text} ({p.cite})" for p in scenario.learning_points]
     lines += ["", "Training exercises are not written to the outcome log."]
     return "\n".join(lines)

@@ -48,7 +48,7 @@ def terms(text: str) -> List[str]:
 
 class SearchIndex:
     def __init__(self, data: Content):
-        self.docs: Dict[str, Counter] = {}
+        self.docs: Dict[str, Counter[str]] = {}
         for topic in data.catalogue.topics:
             text = [topic.title, topic.summary, topic.title]  # the title counts twice
             for doc in data.documents.values():

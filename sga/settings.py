@@ -21,7 +21,7 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
-def _field(name: str, default: str):
+def _field(name: str, default: str) -> str:
     return field(default_factory=lambda: _env(name, default), metadata={"env": name})
 
 

@@ -37,7 +37,7 @@ def stack_settings(tmp: Path, **overrides: str) -> Settings:
     settings = Settings(
         database_url=f"sqlite:///{tmp / 'outcomes.db'}",
         spool_dir=str(tmp / "spool"),
-        conversation_salt="test-salt",
+        conversation_salt="test-salt-" + secrets.token_hex(16),
         action_server_host="127.0.0.1",
         action_server_port=free_port(),
         action_server_token=secrets.token_urlsafe(16),

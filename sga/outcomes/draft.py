@@ -156,7 +156,8 @@ def canonical_fields(record: Any) -> Dict[str, Any]:
     get = record.get if isinstance(record, Mapping) else functools.partial(getattr, record)
     fields = {name: get(name) for name in RECORD_COLUMNS}
     for name in DATETIME_FIELDS:
-        fields[name] = fields[name].astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+        value = fields[name]
+        fields[name] = value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds") if value else value
     return fields
 
 

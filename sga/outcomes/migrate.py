@@ -11,9 +11,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 VERSION_TABLE = "outcome_alembic_version"  # not `alembic_version`: other tools may share the database
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(obj: object, name: str, type_: str, reflected: bool, compare_to: object) -> bool:
     """Alembic manages only the `outcome_` tables; Rasa's tracker tables are left alone."""
-    return type_ != "table" or name.startswith("outcome_")
+    return type_ != "table" or bool(name.startswith("outcome_"))
 
 
 def alembic_config(database_url: str) -> Config:

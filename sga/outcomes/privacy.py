@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 # The roles a practitioner may give for the outcome log, with the label people see.
 ROLE_LABELS = {
@@ -108,7 +108,7 @@ def hash_conversation(sender_id: str, salt: str) -> str:
     return hmac.new(salt.encode("utf-8"), sender_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _identifying_kind(text: str) -> Optional[tuple]:
+def _identifying_kind(text: str) -> Optional[Tuple[str, str]]:
     if EMAIL.search(text):
         return "email", "an email address"
     if _contains_date(text):
@@ -129,7 +129,7 @@ def _identifying_kind(text: str) -> Optional[tuple]:
     return _identifying_once_compacted(text)
 
 
-def _identifying_once_compacted(text: str) -> Optional[tuple]:
+def _identifying_once_compacted(text: str) -> Optional[Tuple[str, str]]:
     """The same checks with separators removed, so regrouping (94347-65919, ME14-1XX, 9-4-3-...)
     does not hide a number, postcode or date; and words that look like names."""
     compact = SEPARATORS.sub("", text).upper()

@@ -253,7 +253,7 @@ class OutcomeStore:
 
 
 def masked(database_url: str) -> str:
-    return make_url(database_url).render_as_string(hide_password=True)
+    return str(make_url(database_url).render_as_string(hide_password=True))
 
 
 def make_engine(database_url: str) -> Engine:
@@ -267,12 +267,12 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _sqlite_on_connect(dbapi_connection, _record) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling would defer BEGIN; we emit BEGIN IMMEDIATE ourselves instead.
     dbapi_connection.isolation_level = None
     dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
-def _sqlite_begin_immediate(connection) -> None:
+def _sqlite_begin_immediate(connection: Any) -> None:
     # Takes SQLite's write lock at the start, so concurrent writers queue instead of forking the chain.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
