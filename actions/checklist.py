@@ -5,6 +5,7 @@ stage; everything else (an emergency, a guidance question, why / go back / stop,
 not extracted into the slot, so the form rejects it and a rule in data/rules/checklists.yml handles
 it before the form asks its question again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,13 @@ class ActionStartChecklist(Action):
                     send(dispatcher, Reply(message))
                 return state_events(turn.state)
             title = state.checklist.title if state.kind else "checklist"
-            send(dispatcher, Reply(f"You're in the middle of the {title}. Finish it, or say “stop” "
-                                   "first if you want to start something else."))
+            send(
+                dispatcher,
+                Reply(
+                    f"You're in the middle of the {title}. Finish it, or say “stop” "
+                    "first if you want to start something else."
+                ),
+            )
             return []
         state = engine.start(kind, context(tracker))
         if state.kind:
@@ -108,16 +114,24 @@ class ActionStartScenario(Action):
         from sga.scenarios import scenarios
 
         if running(tracker) is not None:
-            send(dispatcher, Reply("Finish or stop the checklist in progress first (say “stop”), "
-                                   "then start the exercise."))
+            send(
+                dispatcher,
+                Reply("Finish or stop the checklist in progress first (say “stop”), then start the exercise."),
+            )
             return []
         scenario = scenarios().get(latest_entities(tracker).get("scenario") or "")
         if scenario is None:
-            send(dispatcher, Reply(
-                "Which training scenario? Each is a fictional case; at the end your answers are compared "
-                "with model answers. Exercises are not written to the outcome log.",
-                [{"title": s.title, "payload": f'/start_scenario{{"scenario":"{s.id}"}}'}
-                 for s in scenarios().values()]))
+            send(
+                dispatcher,
+                Reply(
+                    "Which training scenario? Each is a fictional case; at the end your answers are compared "
+                    "with model answers. Exercises are not written to the outcome log.",
+                    [
+                        {"title": s.title, "payload": f'/start_scenario{{"scenario":"{s.id}"}}'}
+                        for s in scenarios().values()
+                    ],
+                ),
+            )
             return []
         exercise = Exercise(scenario=scenario.id, partnership=scenario.partnership)
         state = engine.start(scenario.checklist, context(tracker), exercise=exercise)
@@ -141,8 +155,9 @@ class ValidateChecklistForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_checklist_form"
 
-    async def validate_checklist_step(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_checklist_step(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         if value is None:
             return {}  # the slot was reset (the form starting): no message to consume
         state = current_state(tracker)
@@ -204,30 +219,45 @@ class ActionFinishChecklist(Action):
             send(dispatcher, Reply(debrief(state)))
             return reset
         if state is None or finished != "done":
-            send(dispatcher, Reply("Checklist stopped. Nothing from it was saved, and nothing already "
-                                   "in the outcome log was changed. Ask me anything, or start another checklist."))
+            send(
+                dispatcher,
+                Reply(
+                    "Checklist stopped. Nothing from it was saved, and nothing already "
+                    "in the outcome log was changed. Ask me anything, or start another checklist."
+                ),
+            )
             return reset
         ctx, channel = context(tracker), tracker.get_latest_input_channel()
         problems = engine.problems_before_saving(state, ctx, channel)
         if problems:
             logger.warning("refused to save a checklist: %s", "; ".join(problems))
-            send(dispatcher, Reply("I can't save this checklist: it is not complete. Nothing was written "
-                                   "to the outcome log. Please start the checklist again."))
+            send(
+                dispatcher,
+                Reply(
+                    "I can't save this checklist: it is not complete. Nothing was written "
+                    "to the outcome log. Please start the checklist again."
+                ),
+            )
             return reset
         # The store blocks (and may wait for a database that is down): keep it off the event loop.
         try:
             message = await asyncio.get_running_loop().run_in_executor(
-                None, self._save, state, ctx, channel, tracker.sender_id)
+                None, self._save, state, ctx, channel, tracker.sender_id
+            )
         except OutcomeNotSaved:
             logger.error("outcome could not be written to the outcome log or its spool")
-            message = ("I could not save this outcome anywhere because of a problem on the server: nothing was "
-                       "recorded. Please record the outcome and your reasons in the case file now, and tell "
-                       "your administrator.")
+            message = (
+                "I could not save this outcome anywhere because of a problem on the server: nothing was "
+                "recorded. Please record the outcome and your reasons in the case file now, and tell "
+                "your administrator."
+            )
         except Exception:  # the store spools before it raises, so say what happened rather than crash
             logger.exception("outcome could not be written to the outcome log")
-            message = ("I could not write this outcome to the outcome log because of a problem on the server. "
-                       "It has been kept on the server for an administrator to recover (sga spool flush), "
-                       "but please record the outcome and your reasons in the case file now.")
+            message = (
+                "I could not write this outcome to the outcome log because of a problem on the server. "
+                "It has been kept on the server for an administrator to recover (sga spool flush), "
+                "but please record the outcome and your reasons in the case file now."
+            )
         send(dispatcher, Reply(message))
         return reset
 

@@ -1,4 +1,5 @@
 """Small helpers shared by the Rasa actions: what the NLU understood of the latest message."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional

@@ -1,4 +1,5 @@
 """When the NLU is unsure or the question is out of scope: search the content, never guess."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Text
@@ -6,10 +7,10 @@ from typing import Any, Dict, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import TOPIC, latest_text, send, slot_events
 from sga import answers, search
 from sga.answers import Reply
 from sga.content import OUT_OF_SCOPE, content
-from actions.common import TOPIC, latest_text, send, slot_events
 
 MAX_QUERY_CHARS = 2000
 

@@ -1,4 +1,5 @@
 """Guidance answers: a topic for the user's partnership, its detail, its source."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Text, Tuple
@@ -83,9 +84,13 @@ class ActionAnswerTopic(Action):
             send(dispatcher, reply)
             return slot_events(**slots, **{OTHER_AREA: None})
         if partnership in PARTNERSHIPS:
-            send(dispatcher, Reply(
-                f"Thanks: I'll answer for {answers.partnership_name(data, partnership)} from now on. "
-                "What would you like to know?"))
+            send(
+                dispatcher,
+                Reply(
+                    f"Thanks: I'll answer for {answers.partnership_name(data, partnership)} from now on. "
+                    "What would you like to know?"
+                ),
+            )
             return slot_events(**{OTHER_AREA: None})
         send(dispatcher, answers.ask_partnership(data))
         return []
@@ -181,8 +186,10 @@ class ActionShowSource(Action):
         data = content()
         topic_id = _answered_topic(tracker)
         if topic_id is None:
-            send(dispatcher, Reply(
-                "Ask me a question first and I'll tell you which procedure and section the answer comes from."))
+            send(
+                dispatcher,
+                Reply("Ask me a question first and I'll tell you which procedure and section the answer comes from."),
+            )
             return []
         send(dispatcher, answers.sources(data, topic_id, tracker.get_slot(PARTNERSHIP)))
         return slot_events(**{TOPIC: topic_id})

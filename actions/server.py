@@ -7,6 +7,7 @@
 - Malformed or non-object JSON gets a 400, never a 500.
 - Errors are logged without echoing the request body (it holds the conversation).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,5 +1,6 @@
 """Global slot validation: values that arrive from crafted payloads or stray entities are checked
 before any action uses them (Rasa runs `action_validate_slot_mappings` after every user message)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Text
@@ -15,10 +16,14 @@ class ValidateSlotMappings(ValidationAction):
     def name(self) -> Text:
         return "action_validate_slot_mappings"
 
-    def validate_partnership(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        named = [e for e in (tracker.latest_message or {}).get("entities") or []
-                 if e.get("entity") == "partnership" and e.get("value") in PARTNERSHIPS]
+    def validate_partnership(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        named = [
+            e
+            for e in (tracker.latest_message or {}).get("entities") or []
+            if e.get("entity") == "partnership" and e.get("value") in PARTNERSHIPS
+        ]
         if len({e["value"] for e in named}) > 1:
             # "we're Kent not West Midlands", "sorry, I meant WM not Kent": the place named first is
             # the one meant, the other is being corrected.
@@ -31,8 +36,9 @@ class ValidateSlotMappings(ValidationAction):
         dispatcher.utter_message(text="I only know the Kent and Medway and West Midlands procedures.")
         return {"partnership": previous}
 
-    def validate_role(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                      domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    def validate_role(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return {"role": value if value in PRACTITIONER_ROLES else None}
 
 

@@ -3,6 +3,7 @@
 The URL is, in order: `-x url=...`, `sqlalchemy.url` in the config, the settings' database_url.
 Only `outcome_` tables are managed here; Rasa's tracker tables in the same database are ignored.
 """
+
 from logging.config import fileConfig
 
 from alembic import context

@@ -19,6 +19,7 @@ server loads the project's channels (bot/credentials.yml imports `rasa_addons`).
   told (`LOCK_STORE_DOWN`) and one line is logged, without the text. The message is not processed,
   so the conversation is unchanged; Rasa reconnects by itself once Redis is back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,8 +87,9 @@ def action_timeout() -> float:
     except ValueError:
         value = 0.0
     if not 0 < value <= 300:
-        logger.warning("ACTION_TIMEOUT_SECONDS=%r is not a number of seconds from 1 to 300; using %s",
-                       text, DEFAULT_ACTION_TIMEOUT)
+        logger.warning(
+            "ACTION_TIMEOUT_SECONDS=%r is not a number of seconds from 1 to 300; using %s", text, DEFAULT_ACTION_TIMEOUT
+        )
         return DEFAULT_ACTION_TIMEOUT
     return value
 
@@ -143,8 +145,11 @@ def _wrap_run(original_run):
             if not _is_unavailable(error):
                 raise
             reason = "timed out" if isinstance(error, (asyncio.TimeoutError, TimeoutError)) else str(error)
-            logger.warning("Action server unavailable running '%s' (%s); the user was told",
-                           self.name(), reason or type(error).__name__)
+            logger.warning(
+                "Action server unavailable running '%s' (%s); the user was told",
+                self.name(),
+                reason or type(error).__name__,
+            )
             if turn is not None:
                 turn.failed = True
             try:
@@ -190,8 +195,9 @@ def _wrap_agent_handle_message(original):
             if started:  # handled already; only releasing the lock failed: the replies are out
                 logger.error("Lock store error after handling a message: %s", " ".join(str(error).split()))
                 return None
-            logger.error("Lock store unavailable, message not processed; the user was told (%s)",
-                         " ".join(str(error).split()))
+            logger.error(
+                "Lock store unavailable, message not processed; the user was told (%s)", " ".join(str(error).split())
+            )
             try:
                 await message.output_channel.send_text_message(message.sender_id, LOCK_STORE_DOWN)
             except Exception:
@@ -221,7 +227,8 @@ def apply() -> None:
         RemoteAction.run = _wrap_run(RemoteAction.run)  # type: ignore[method-assign]
     if not getattr(MessageProcessor.handle_message, TIMEOUT_FLAG, False):
         MessageProcessor.handle_message = _wrap_handle_message(  # type: ignore[method-assign]
-            MessageProcessor.handle_message)
+            MessageProcessor.handle_message
+        )
     if not getattr(Agent.handle_message, TIMEOUT_FLAG, False):
         Agent.handle_message = _wrap_agent_handle_message(Agent.handle_message)  # type: ignore[method-assign]
     if getattr(RemoteAction, APPLIED_FLAG, False):

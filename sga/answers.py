@@ -6,6 +6,7 @@ Pure functions of the content (no Rasa here), so every wording rule is unit-test
 - a topic taken from the other partnership's procedure says so and points to local procedure;
 - answers about disclosure remind the user to seek legal advice where in doubt.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,8 +16,7 @@ from sga.content import NATIONAL, PARTNERSHIPS, Content, Entry, SourceDocument, 
 
 LEGAL_ADVICE = "Before sharing information about a person, seek legal advice wherever there is any doubt."
 GUIDANCE_NOTICE = (
-    "This is guidance from local procedures, not legal advice. "
-    "If a child is in immediate danger, call 999."
+    "This is guidance from local procedures, not legal advice. If a child is in immediate danger, call 999."
 )
 
 
@@ -48,10 +48,7 @@ def needs_partnership(content: Content, topic_id: str, partnership: Optional[str
 def ask_partnership(content: Content, topic_id: Optional[str] = None) -> Reply:
     about = f" about “{content.topic(topic_id).title}”" if topic_id else ""
     return Reply(
-        text=(
-            f"The answer{about} differs between the two partnerships' procedures. "
-            "Which partnership do you work in?"
-        ),
+        text=(f"The answer{about} differs between the two partnerships' procedures. Which partnership do you work in?"),
         buttons=[partnership_button(content, p) for p in PARTNERSHIPS],
     )
 
@@ -102,7 +99,11 @@ def answer(content: Content, topic_id: str, partnership: Optional[str], *, detai
         entry = doc.entries[topic_id]
         text = entry.detail if detailed and entry.detail else entry.short
         if len(docs) > 1:
-            label = "National position" if doc.key == NATIONAL else f"From the {doc.name} procedure ({procedure_number(doc)})"
+            label = (
+                "National position"
+                if doc.key == NATIONAL
+                else f"From the {doc.name} procedure ({procedure_number(doc)})"
+            )
             text = f"{label}:\n{text}"
         parts.append(text)
     said_already = any("legal advice" in part.lower() for part in parts)
@@ -153,9 +154,12 @@ def capabilities(content: Content) -> Reply:
     for group, ids in groups.items():
         lines.append(f"- {group}: " + "; ".join(content.topic(i).title for i in ids))
     lines.extend(["", GUIDANCE_NOTICE])
-    buttons = [topic_button(content, "mappa.levels"), topic_button(content, "sarahs_law.overview"),
-               {"title": "Start a checklist", "payload": "/start_checklist"},
-               {"title": "Training scenario", "payload": "/start_scenario"}]
+    buttons = [
+        topic_button(content, "mappa.levels"),
+        topic_button(content, "sarahs_law.overview"),
+        {"title": "Start a checklist", "payload": "/start_checklist"},
+        {"title": "Training scenario", "payload": "/start_scenario"},
+    ]
     return Reply(text="\n".join(lines), buttons=buttons)
 
 
@@ -182,7 +186,9 @@ AREA_NAMES = {
 def coverage(content: Content, area: Optional[str]) -> Reply:
     """Said to someone outside the two partnerships: what is covered, and to use their own procedures."""
     where = AREA_NAMES.get(area or "", "your area")
-    names = " and ".join(f"{content.documents[p].name} ({procedure_number(content.documents[p])})" for p in PARTNERSHIPS)
+    names = " and ".join(
+        f"{content.documents[p].name} ({procedure_number(content.documents[p])})" for p in PARTNERSHIPS
+    )
     return Reply(
         text=(
             f"I only cover two local procedures: {names}. They do not apply in {where}, so I can't tell you "
@@ -197,8 +203,10 @@ def coverage(content: Content, area: Optional[str]) -> Reply:
 
 def outside_coverage_note(area: Optional[str]) -> str:
     where = AREA_NAMES.get(area or "", "your area")
-    return (f"You said you work in {where}, which these procedures do not cover: this is what the procedure "
-            "below says, not your own area's. Check your own partnership's procedures.")
+    return (
+        f"You said you work in {where}, which these procedures do not cover: this is what the procedure "
+        "below says, not your own area's. Check your own partnership's procedures."
+    )
 
 
 def adult_safeguarding(content: Content) -> Reply:
@@ -215,16 +223,22 @@ def adult_safeguarding(content: Content) -> Reply:
 
 
 def facet_not_covered(scheme_name: str, facet_label: str) -> Reply:
-    return Reply(text=(f"The content I have on {scheme_name} does not set out {facet_label}. Check your "
-                       "partnership's full procedure, or ask me about something else in it."))
+    return Reply(
+        text=(
+            f"The content I have on {scheme_name} does not set out {facet_label}. Check your "
+            "partnership's full procedure, or ask me about something else in it."
+        )
+    )
 
 
 def which_scheme(schemes: Dict[str, str], intent: str, facet_label: str) -> Reply:
     """`schemes`: key -> name. Buttons ask the same follow-up for a named scheme."""
     return Reply(
         text=f"Which do you mean, for {facet_label}?",
-        buttons=[{"title": name[:1].upper() + name[1:], "payload": f'/{intent}{{"scheme":"{key}"}}'}
-                 for key, name in schemes.items()],
+        buttons=[
+            {"title": name[:1].upper() + name[1:], "payload": f'/{intent}{{"scheme":"{key}"}}'}
+            for key, name in schemes.items()
+        ],
     )
 
 
@@ -237,8 +251,10 @@ def greeting(content: Content, partnership: str) -> Reply:
             "and cite the section each time. Ask me a question, or I can walk you through the recognition, "
             "risk assessment or disclosure checklist.\n\n" + GUIDANCE_NOTICE
         ),
-        buttons=[{"title": "What can you do?", "payload": "/help"},
-                 {"title": "Start a checklist", "payload": "/start_checklist"}],
+        buttons=[
+            {"title": "What can you do?", "payload": "/help"},
+            {"title": "Start a checklist", "payload": "/start_checklist"},
+        ],
     )
 
 
@@ -252,5 +268,6 @@ def welcome(content: Content) -> Reply:
             "This is guidance, not legal advice. If a child is in immediate danger, call 999.\n\n"
             "Which partnership do you work in?"
         ),
-        buttons=[partnership_button(content, p) for p in PARTNERSHIPS] + [{"title": "What can you do?", "payload": "/help"}],
+        buttons=[partnership_button(content, p) for p in PARTNERSHIPS]
+        + [{"title": "What can you do?", "payload": "/help"}],
     )

@@ -10,6 +10,7 @@
 The content is validated with pydantic when it is loaded, so a malformed file fails loudly at start-up
 and in `make test`, never halfway through a conversation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,9 +66,7 @@ class Entry(Strict):
     detail: Optional[str] = Field(None, description="More, for 'tell me more'.")
     source_url: Optional[HttpUrl] = Field(None, description="Overrides the document's URL.")
     source_name: Optional[str] = Field(None, description="Overrides the document's title.")
-    local_practice: bool = Field(
-        False, description="The entry states arrangements that are local to this partnership."
-    )
+    local_practice: bool = Field(False, description="The entry states arrangements that are local to this partnership.")
 
     @validator("short")
     def _short_is_short(cls, value: str) -> str:

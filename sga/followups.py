@@ -3,6 +3,7 @@ topic is resolved against the scheme the user names or the scheme of the last an
 
 The mapping is content (procedures/facets.yml); this module only looks it up.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,8 +55,14 @@ class Facets(Strict):
     def scheme_of(self, topic_id: Optional[str]) -> Optional[str]:
         if not topic_id:
             return None
-        return next((key for key, scheme in self.schemes.items()
-                     if any(topic_id.startswith(prefix) for prefix in scheme.topic_prefixes)), None)
+        return next(
+            (
+                key
+                for key, scheme in self.schemes.items()
+                if any(topic_id.startswith(prefix) for prefix in scheme.topic_prefixes)
+            ),
+            None,
+        )
 
 
 def is_national(topic_id: str) -> bool:

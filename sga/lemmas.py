@@ -3,6 +3,7 @@
 Importing spaCy would make thinc import TensorFlow (about 300 MB) into the action server just to
 look words up, so the search reads spacy-lookups-data's English table directly.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ Content lives in procedures/scenarios.yml; the checklist engine runs the exercis
 its state fixes the case's checklist and partnership and skips the outcome-log questions), and
 `debrief` compares the answers. Scenarios use checklists; checklists know nothing of scenarios.
 """
+
 from __future__ import annotations
 
 import functools
@@ -74,14 +75,19 @@ def debrief(state: ChecklistState) -> str:
             matched += 1
             lines.append(f"Matched: {item.question} You said {item.label(given)}, as the model answer does.")
         else:
-            lines.append(f"Different: {item.question} You said {item.label(given)}; "
-                         f"the model answer is {item.label(model)}.")
+            lines.append(
+                f"Different: {item.question} You said {item.label(given)}; the model answer is {item.label(model)}."
+            )
     yours = checklist.evaluate(state.answers, scenario.partnership)
     expected = checklist.evaluate(scenario.model_answers, scenario.partnership)
-    lines[:0] = [f"Exercise debrief: {scenario.title}", "",
-                 f"You matched {matched} of {len(items)} model answers.",
-                 f"Your outcome: {yours.summary}",
-                 "Model outcome: " + ("the same." if yours.outcome == expected.outcome else expected.summary), ""]
+    lines[:0] = [
+        f"Exercise debrief: {scenario.title}",
+        "",
+        f"You matched {matched} of {len(items)} model answers.",
+        f"Your outcome: {yours.summary}",
+        "Model outcome: " + ("the same." if yours.outcome == expected.outcome else expected.summary),
+        "",
+    ]
     lines += ["", "Learning points:"] + [f"- {p.text} ({p.cite})" for p in scenario.learning_points]
     lines += ["", "Training exercises are not written to the outcome log."]
     return "\n".join(lines)
@@ -93,4 +99,7 @@ def exercise_is_known(state: ChecklistState) -> bool:
     if state.exercise is None:
         return True
     scenario = scenarios().get(state.exercise.scenario)
-    return scenario is not None and (scenario.checklist, scenario.partnership) == (state.kind, state.exercise.partnership)
+    return scenario is not None and (scenario.checklist, scenario.partnership) == (
+        state.kind,
+        state.exercise.partnership,
+    )

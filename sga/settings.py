@@ -3,6 +3,7 @@
 Every value has a safe local default, so the assistant runs without a `.env`; `.env.example`
 documents each one. Only this module reads the environment.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 Each concern registers its own sub-commands (`register(subparsers)`), so this module only wires them.
 """
+
 from __future__ import annotations
 
 import argparse

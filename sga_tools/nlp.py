@@ -3,6 +3,7 @@
 No model is downloaded: `spacy.blank("en")` and the lemma table shipped in `spacy-lookups-data`.
 Rasa's `SpacyNLP` loads the saved pipeline from `build/spacy_en` (see bot/config.yml).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

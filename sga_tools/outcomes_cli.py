@@ -3,6 +3,7 @@ sub-commands (and the retention of conversation trackers, which `sga purge` also
 
 Every failure is one line on standard error and a non-zero status, never a traceback; a reader that
 stops early (`sga export ... | head -1`) ends the command quietly."""
+
 from __future__ import annotations
 
 import argparse
@@ -43,24 +44,39 @@ def register(subparsers) -> None:
     export.set_defaults(handler=export_records)
 
     verify = subparsers.add_parser(
-        "verify", help="Check every outcome against the hash-chained audit trail and print the chain head.")
-    verify.add_argument("--expect-head", type=chain_hash, metavar="HASH",
-                        help="a chain head printed earlier and kept elsewhere: fail unless the chain still "
-                             "holds it (it is the head, or the head descends from it)")
+        "verify", help="Check every outcome against the hash-chained audit trail and print the chain head."
+    )
+    verify.add_argument(
+        "--expect-head",
+        type=chain_hash,
+        metavar="HASH",
+        help="a chain head printed earlier and kept elsewhere: fail unless the chain still "
+        "holds it (it is the head, or the head descends from it)",
+    )
     verify.add_argument("--url", help=url_help)
     verify.set_defaults(handler=verify_log)
 
     purge = subparsers.add_parser(
-        "purge", help="Delete conversations and outcome records past the retention period.",
+        "purge",
+        help="Delete conversations and outcome records past the retention period.",
         description="Deletes conversation trackers idle for more than DAYS days and outcome records "
-                    "completed more than DAYS days ago. The audit chain keeps every event and gains a "
-                    "checkpoint listing the deleted records, so `sga verify` still checks it whole.")
-    purge.add_argument("--older-than", type=days, required=True, metavar="DAYS",
-                       help="retention period in days (a whole number, at least 1)")
+        "completed more than DAYS days ago. The audit chain keeps every event and gains a "
+        "checkpoint listing the deleted records, so `sga verify` still checks it whole.",
+    )
+    purge.add_argument(
+        "--older-than",
+        type=days,
+        required=True,
+        metavar="DAYS",
+        help="retention period in days (a whole number, at least 1)",
+    )
     purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
-    purge.add_argument("--only", choices=("conversations", "outcomes"),
-                       help="purge only these (conversations and outcome records usually have different "
-                            "retention periods: run one scheduled purge for each)")
+    purge.add_argument(
+        "--only",
+        choices=("conversations", "outcomes"),
+        help="purge only these (conversations and outcome records usually have different "
+        "retention periods: run one scheduled purge for each)",
+    )
     purge.add_argument("--url", help=url_help)
     purge.add_argument("--tracker-url", help="tracker store URL (default: TRACKER_STORE_URL from the settings)")
     purge.set_defaults(handler=purge_old)
@@ -159,8 +175,10 @@ def verify_log(args) -> int:
         if args.expect_head:
             same = "is the chain head" if args.expect_head == result.head_hash else "is in the chain"
             print(f"The recorded head {same}.")
-        print(f"Chain head: {result.head_hash} (event {result.head_seq}); keep it elsewhere and check later "
-              "with `sga verify --expect-head HASH`")
+        print(
+            f"Chain head: {result.head_hash} (event {result.head_seq}); keep it elsewhere and check later "
+            "with `sga verify --expect-head HASH`"
+        )
         return 0
     record = result.first_broken_reference or "(no single record)"
     print(f"FAILED: record {record}: {result.reason}")
@@ -175,16 +193,20 @@ def purge_old(args) -> int:
     verb = "would be deleted" if args.dry_run else "deleted"
     if args.only != "outcomes":
         trackers = purge_trackers(args.tracker_url or settings.tracker_store_url, cutoff, dry_run=args.dry_run)
-        print(f"Conversations idle since before {shown}: {trackers.conversations} "
-              f"({trackers.events} tracker events) {verb}")
+        print(
+            f"Conversations idle since before {shown}: {trackers.conversations} "
+            f"({trackers.events} tracker events) {verb}"
+        )
     if args.only == "conversations":
         return 0
     with store_for(args) as store:
         outcomes = store.purge(cutoff, dry_run=args.dry_run)
     print(f"Outcome records completed before {shown}: {outcomes.records} {verb}")
     if outcomes.checkpoint_seq is not None:
-        print(f"Checkpoint added to the audit chain (event {outcomes.checkpoint_seq}). "
-              f"New chain head: {outcomes.head_hash}; keep it elsewhere")
+        print(
+            f"Checkpoint added to the audit chain (event {outcomes.checkpoint_seq}). "
+            f"New chain head: {outcomes.head_hash}; keep it elsewhere"
+        )
     return 0
 
 

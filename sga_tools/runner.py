@@ -11,6 +11,7 @@ command line, where `ps` shows it to every user of the machine, so Rasa is start
 `python -m sga_tools.runner`, which reads RASA_AUTH_TOKEN from the environment and hands it to
 Rasa's own entry point inside the process.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,10 @@ def deployment_problems(settings: Settings) -> List[str]:
         return []
     problems = []
     if settings.conversation_salt in ("", DEFAULT_SALT) or len(settings.conversation_salt) < 16:
-        problems.append("CONVERSATION_HASH_SALT is the public default or shorter than 16 characters: "
-                        "set a long random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        problems.append(
+            "CONVERSATION_HASH_SALT is the public default or shorter than 16 characters: "
+            "set a long random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     if not settings.rasa_auth_token:
         problems.append("RASA_AUTH_TOKEN is not set: set a long random value")
     if not settings.action_server_token:
@@ -83,10 +86,12 @@ def ensure_salt(settings: Settings, env_file: Path = PROJECT_ROOT / ".env") -> S
     salt = secrets.token_urlsafe(32)
     existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
     with open(env_file, "a", encoding="utf-8") as out:
-        out.write(("" if not existing or existing.endswith("\n") else "\n")
-                  + "# Made by `sga run` at its first start: links outcome records to conversations. Keep it secret;\n"
-                  + "# changing it breaks the link for records already written.\n"
-                  + f"CONVERSATION_HASH_SALT={salt}\n")
+        out.write(
+            ("" if not existing or existing.endswith("\n") else "\n")
+            + "# Made by `sga run` at its first start: links outcome records to conversations. Keep it secret;\n"
+            + "# changing it breaks the link for records already written.\n"
+            + f"CONVERSATION_HASH_SALT={salt}\n"
+        )
     os.chmod(env_file, 0o600)
     print(f"Made a random CONVERSATION_HASH_SALT and kept it in {env_file}.", flush=True)
     return replace(settings, conversation_salt=salt)
@@ -132,9 +137,15 @@ class Stack:
         out = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")
-        process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=rasa_env(self.settings), stdout=out,
-                                   stderr=subprocess.STDOUT if out else None, start_new_session=True)
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child process keeps it open)
+        process = subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=rasa_env(self.settings),
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 
@@ -146,16 +157,44 @@ class Stack:
         s = self.settings
         actions = self._spawn([sys.executable, "-m", "actions.server"], "actions")
         # The token reaches Rasa through its environment (RASA_AUTH_TOKEN), never its command line.
-        rasa = self._spawn([
-            sys.executable, "-m", "sga_tools.runner", "run", "--model", str(self.model),
-            "--endpoints", s.rasa_endpoints, "--credentials", "bot/credentials.yml",
-            "--enable-api", "--cors", *s.rasa_cors.split(),
-            "--interface", s.rasa_host, "--port", s.rasa_port,
-        ], "rasa")
+        rasa = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "sga_tools.runner",
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                s.rasa_endpoints,
+                "--credentials",
+                "bot/credentials.yml",
+                "--enable-api",
+                "--cors",
+                *s.rasa_cors.split(),
+                "--interface",
+                s.rasa_host,
+                "--port",
+                s.rasa_port,
+            ],
+            "rasa",
+        )
         webchat = None
         if self.webchat:
-            webchat = self._spawn([sys.executable, "-m", "sga_tools.webchat", "--host", s.webchat_host,
-                                   "--port", s.webchat_port, "--rasa-url", self.rasa_url], "webchat")
+            webchat = self._spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "sga_tools.webchat",
+                    "--host",
+                    s.webchat_host,
+                    "--port",
+                    s.webchat_port,
+                    "--rasa-url",
+                    self.rasa_url,
+                ],
+                "webchat",
+            )
         try:
             wait_for(f"{self.action_url}/health", 60, actions, self._log("actions"))
             if webchat:
@@ -192,9 +231,11 @@ def run(args) -> int:
     settings = ensure_salt(load_settings())
     problems = deployment_problems(settings)
     if problems:
-        print("error: not starting: these settings are unsafe outside local development (SQLite, loopback "
-              "addresses):\n  - " + "\n  - ".join(problems) + "\nSet them in .env (see .env.example).",
-              file=sys.stderr)
+        print(
+            "error: not starting: these settings are unsafe outside local development (SQLite, loopback "
+            "addresses):\n  - " + "\n  - ".join(problems) + "\nSet them in .env (see .env.example).",
+            file=sys.stderr,
+        )
         return 2
     settings = with_tokens(settings)
     stack = Stack(settings, webchat=True)
@@ -205,16 +246,20 @@ def run(args) -> int:
         print(f"error: the assistant did not start: {error}", file=sys.stderr)
         return 1
     s = settings
-    print(f"""
+    teams = "on" if s.teams_app_id else "off: set TEAMS_APP_ID, see docs/teams.md"
+    print(
+        f"""
 The safeguarding guidance assistant is running.
   Web chat: {stack.webchat_url}
   REST:     curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
               -d '{{"sender":"my-test-conversation-1","message":"what are the MAPPA levels?"}}'
   Tracker:  curl -s '{stack.rasa_url}/conversations/rest-my-test-conversation-1/tracker?token={s.rasa_auth_token}'
   Shell:    in another terminal, .venv/bin/sga shell   (type messages, /stop to quit)
-  Teams webhook: {stack.rasa_url}/webhooks/teams/webhook ({"on" if s.teams_app_id else "off: set TEAMS_APP_ID, see docs/teams.md"})
+  Teams webhook: {stack.rasa_url}/webhooks/teams/webhook ({teams})
   Outcome log: {s.database_url}   Conversations: {s.tracker_store_url}
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
     # Handle both explicitly: a shell that starts `make run` in the background ignores SIGINT for it.
     stopping = []
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -223,8 +268,11 @@ Press Ctrl-C to stop.""", flush=True)
         time.sleep(0.5)
     died = [p for p in stack.processes if p.poll() is not None]
     for process in died:
-        print(f"error: {' '.join(process.args[1:3])} stopped unexpectedly (exit {process.returncode}); "
-              "its messages are above", file=sys.stderr)
+        print(
+            f"error: {' '.join(process.args[1:3])} stopped unexpectedly (exit {process.returncode}); "
+            "its messages are above",
+            file=sys.stderr,
+        )
     print("\nStopping...", flush=True)
     stack.stop()
     return 1 if died and not stopping else 0
@@ -245,8 +293,11 @@ def shell(args) -> int:
             return 0
         if message == "/stop":
             return 0
-        request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": message}).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url,
+            data=json.dumps({"sender": sender, "message": message}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 replies = json.load(response)

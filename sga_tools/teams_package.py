@@ -22,6 +22,7 @@ in sga_tools/assets/teams/ (color 192x192, outline 32x32 white on transparent): 
 rebrand, at the same sizes. Exit status 2 means a setting is missing or invalid, and the message
 says which; 1 that the package could not be written.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,9 @@ from typing import Any, Dict, List, Mapping, Tuple
 from sga.settings import PROJECT_ROOT, load_settings
 
 MANIFEST_VERSION = "1.30"
-MANIFEST_SCHEMA = (f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/"
-                   "MicrosoftTeams.schema.json")
+MANIFEST_SCHEMA = (
+    f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+)
 PACKAGE_NAME = "sga-teams-app.zip"
 DEFAULT_OUTPUT = PROJECT_ROOT / "build" / "teams" / PACKAGE_NAME
 PERSONAL_SCOPES = ["personal"]
@@ -101,10 +103,14 @@ class PackageConfig:
         if not app_id:
             raise PackageError("TEAMS_APP_ID is not set: put the Azure Bot's Microsoft App ID (a GUID) in .env")
         if not GUID.match(app_id):
-            raise PackageError(f"TEAMS_APP_ID {app_id!r} is not a GUID (expected "
-                               "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, the Azure Bot's Microsoft App ID)")
-        required = {name: get(name) for name in
-                    ("TEAMS_DEVELOPER_NAME", "TEAMS_DEVELOPER_URL", "TEAMS_PRIVACY_URL", "TEAMS_TERMS_URL")}
+            raise PackageError(
+                f"TEAMS_APP_ID {app_id!r} is not a GUID (expected "
+                "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, the Azure Bot's Microsoft App ID)"
+            )
+        required = {
+            name: get(name)
+            for name in ("TEAMS_DEVELOPER_NAME", "TEAMS_DEVELOPER_URL", "TEAMS_PRIVACY_URL", "TEAMS_TERMS_URL")
+        }
         missing = [name for name, value in required.items() if not value]
         if missing:
             raise PackageError("missing in .env: " + ", ".join(missing) + " (see docs/teams.md)")
@@ -129,6 +135,7 @@ class PackageConfig:
 
 # --- manifest ---------------------------------------------------------------------------------------
 
+
 def build_manifest(config: PackageConfig) -> Dict[str, Any]:
     return {
         "$schema": MANIFEST_SCHEMA,
@@ -145,16 +152,20 @@ def build_manifest(config: PackageConfig) -> Dict[str, Any]:
         "description": {"short": SHORT_DESCRIPTION, "full": FULL_DESCRIPTION},
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": config.accent_color.upper(),
-        "bots": [{
-            "botId": config.app_id,
-            "scopes": config.scopes,
-            "supportsFiles": False,
-            "isNotificationOnly": False,
-            "commandLists": [{
+        "bots": [
+            {
+                "botId": config.app_id,
                 "scopes": config.scopes,
-                "commands": [{"title": t, "description": d} for t, d in COMMANDS],
-            }],
-        }],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {
+                        "scopes": config.scopes,
+                        "commands": [{"title": t, "description": d} for t, d in COMMANDS],
+                    }
+                ],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": list(config.valid_domains),
     }
@@ -225,6 +236,7 @@ def validate_manifest(manifest: Mapping[str, Any]) -> List[str]:
 
 # --- icons ------------------------------------------------------------------------------------------
 
+
 def png_size(data: bytes) -> Tuple[int, int]:
     """Width and height from a PNG's header (a cheap check that a file is the PNG Teams expects)."""
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
@@ -250,6 +262,7 @@ def load_icons(folder: Path = ICONS_DIR) -> Dict[str, bytes]:
 
 
 # --- package ----------------------------------------------------------------------------------------
+
 
 def build_package(config: PackageConfig) -> bytes:
     manifest = build_manifest(config)
@@ -293,18 +306,26 @@ def package_command(args) -> int:
         print(f"error: could not write {output}: {error.strerror or error}", file=sys.stderr)
         return 1
     if config.allow_team_scope:
-        print("warning: TEAMS_ALLOW_TEAM_SCOPE is on: in a team channel or group chat every member sees the "
-              "bot's answers, including checklist answers (see docs/teams.md).", file=sys.stderr)
-    print(f"Wrote {output} (Teams app {config.bot_name!r} {config.version}, bot {config.app_id}, "
-          f"scopes {', '.join(config.scopes)}).\n"
-          "Upload it in Teams: Apps > Manage your apps > Upload an app > Upload a custom app "
-          "(custom app upload must be allowed for you; see docs/teams.md).")
+        print(
+            "warning: TEAMS_ALLOW_TEAM_SCOPE is on: in a team channel or group chat every member sees the "
+            "bot's answers, including checklist answers (see docs/teams.md).",
+            file=sys.stderr,
+        )
+    print(
+        f"Wrote {output} (Teams app {config.bot_name!r} {config.version}, bot {config.app_id}, "
+        f"scopes {', '.join(config.scopes)}).\n"
+        "Upload it in Teams: Apps > Manage your apps > Upload an app > Upload a custom app "
+        "(custom app upload must be allowed for you; see docs/teams.md)."
+    )
     return 0
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("teams-package", help="Write the Microsoft Teams app package (zip) for sideloading.")
-    parser.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                        help=f"zip to write, or a directory to write {PACKAGE_NAME} into (default: {DEFAULT_OUTPUT})")
+    parser.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        help=f"zip to write, or a directory to write {PACKAGE_NAME} into (default: {DEFAULT_OUTPUT})",
+    )
     parser.add_argument("--env-file", default=None, help="settings file to read (default: the project's .env)")
     parser.set_defaults(handler=package_command)

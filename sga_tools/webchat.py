@@ -16,6 +16,7 @@ The page's origin (for example http://localhost:8080) must be in the Rasa server
 
 The widget talks to the socket.io channel in rasa_addons/channels/socketio.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,9 +66,11 @@ def content_security_policy(rasa_url: str) -> str:
     parts = urlsplit(rasa_url)
     origin = f"{parts.scheme}://{parts.netloc}"
     ws_origin = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {origin} {ws_origin}; base-uri 'none'; form-action 'none'; "
-            "frame-ancestors 'self'")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {origin} {ws_origin}; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'self'"
+    )
 
 
 class Handler(SimpleHTTPRequestHandler):
@@ -77,9 +80,12 @@ class Handler(SimpleHTTPRequestHandler):
     sys_version = ""
     rasa_url = "http://localhost:5005"
 
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
-                      ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                      ".html": "text/html; charset=utf-8"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".html": "text/html; charset=utf-8",
+    }
 
     def end_headers(self) -> None:
         self.send_header("Content-Security-Policy", content_security_policy(self.rasa_url))
@@ -146,8 +152,12 @@ def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sga_tools.webchat", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=settings.webchat_host, help="interface to bind (default: WEBCHAT_HOST)")
     parser.add_argument("--port", type=int, default=int(settings.webchat_port), help="port (default: WEBCHAT_PORT)")
-    parser.add_argument("--rasa-url", type=check_rasa_url, default=None,
-                        help="Rasa server URL as the browser reaches it (default: http://RASA_HOST:RASA_PORT)")
+    parser.add_argument(
+        "--rasa-url",
+        type=check_rasa_url,
+        default=None,
+        help="Rasa server URL as the browser reaches it (default: http://RASA_HOST:RASA_PORT)",
+    )
     args = parser.parse_args(argv)
     rasa_url = args.rasa_url or check_rasa_url(default_rasa_url(settings))
     try:

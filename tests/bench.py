@@ -4,6 +4,7 @@ Starts the real stack on free ports with throwaway databases, then measures star
 parse latency, REST round trips (answers and a checklist step), memory of both servers, and
 outcome-log writes. Traffic goes to 127.0.0.1 only; every loop is bounded.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -17,9 +18,14 @@ from sga_tools.runner import Stack
 from tests.conftest import MODEL, Conversation, stack_settings
 
 QUESTIONS = [
-    "what are the MAPPA levels?", "who can apply under Sarah's Law?", "what is Clare's Law right to ask?",
-    "when must a section 47 enquiry start?", "what checks do we make about the person?",
-    "what does serious harm mean?", "how do I refer to MAPPA?", "what's the weather like?",
+    "what are the MAPPA levels?",
+    "who can apply under Sarah's Law?",
+    "what is Clare's Law right to ask?",
+    "when must a section 47 enquiry start?",
+    "what checks do we make about the person?",
+    "what does serious harm mean?",
+    "how do I refer to MAPPA?",
+    "what's the weather like?",
 ]
 
 
@@ -45,8 +51,12 @@ def main() -> None:
         parse = []
         for question in QUESTIONS * 10:
             t = time.perf_counter()
-            requests.post(f"{stack.rasa_url}/model/parse", params={"token": settings.rasa_auth_token},
-                          json={"text": question}, timeout=30).raise_for_status()
+            requests.post(
+                f"{stack.rasa_url}/model/parse",
+                params={"token": settings.rasa_auth_token},
+                json={"text": question},
+                timeout=30,
+            ).raise_for_status()
             parse.append(time.perf_counter() - t)
         print("NLU parse           p50 %.0f ms  p95 %.0f ms  max %.0f ms  (n=%d)" % (*percentiles(parse), len(parse)))
 
@@ -81,8 +91,10 @@ def main() -> None:
             t = time.perf_counter()
             long_conversation.say(QUESTIONS[i % len(QUESTIONS)])
             timings.append(time.perf_counter() - t)
-        print(f"one conversation of 60 turns: first 10 p50 {statistics.median(timings[:10]) * 1000:.0f} ms, "
-              f"last 10 p50 {statistics.median(timings[-10:]) * 1000:.0f} ms")
+        print(
+            f"one conversation of 60 turns: first 10 p50 {statistics.median(timings[:10]) * 1000:.0f} ms, "
+            f"last 10 p50 {statistics.median(timings[-10:]) * 1000:.0f} ms"
+        )
 
         actions, rasa = stack.processes
         print(f"memory (RSS): Rasa server {rss_mb(rasa.pid):.0f} MB, action server {rss_mb(actions.pid):.0f} MB")

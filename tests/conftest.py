@@ -4,6 +4,7 @@ The integration tests talk to it over HTTP exactly as a channel would. Each stac
 databases in a temporary folder (or a fresh PostgreSQL database), so tests never touch local data.
 Server logs go to tests/artifacts/logs/ for when something fails.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,8 +87,11 @@ class Conversation:
         self.replies: List[Dict[str, Any]] = []
 
     def say(self, message: str) -> List[Dict[str, Any]]:
-        response = requests.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
-                                 json={"sender": self.client_id, "message": message}, timeout=60)
+        response = requests.post(
+            f"{self.stack.rasa_url}/webhooks/rest/webhook",
+            json={"sender": self.client_id, "message": message},
+            timeout=60,
+        )
         response.raise_for_status()
         self.replies = response.json()
         return self.replies
@@ -107,8 +111,11 @@ class Conversation:
         return self.say(payloads[0])
 
     def tracker(self) -> Dict[str, Any]:
-        response = requests.get(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker",
-                                params={"token": self.stack.settings.rasa_auth_token}, timeout=30)
+        response = requests.get(
+            f"{self.stack.rasa_url}/conversations/{self.sender}/tracker",
+            params={"token": self.stack.settings.rasa_auth_token},
+            timeout=30,
+        )
         response.raise_for_status()
         return response.json()
 
@@ -146,9 +153,12 @@ def postgres_database():
 @pytest.fixture(scope="session")
 def production_stack(tmp_path_factory, postgres_database):
     """Production wiring: PostgreSQL tracker store and outcome log, Redis lock store."""
-    settings = stack_settings(tmp_path_factory.mktemp("prod"), database_url=postgres_database,
-                              tracker_store_url=postgres_database,
-                              rasa_endpoints="bot/endpoints.production.yml")
+    settings = stack_settings(
+        tmp_path_factory.mktemp("prod"),
+        database_url=postgres_database,
+        tracker_store_url=postgres_database,
+        rasa_endpoints="bot/endpoints.production.yml",
+    )
     running = start_stack(settings, "postgres")
     yield running
     running.stop()

@@ -1,5 +1,6 @@
 """Throw-away databases for tests: PostgreSQL ones are created and dropped per use,
 so the tests never touch other data. Imported only by tests."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ def admin_url() -> str:
 def connect(url):
     import psycopg2
 
-    return psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                            dbname=url.database, connect_timeout=5)
+    return psycopg2.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, connect_timeout=5
+    )
 
 
 @contextmanager

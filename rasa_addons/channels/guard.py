@@ -12,6 +12,7 @@
 - Importing this module makes every log record of the process escape newlines and control
   characters in its message, so a message cannot forge a log line.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,14 @@ MAX_MESSAGE_CHARS = 5000
 MAX_PAYLOAD_ENTITIES = 10
 MAX_ENTITY_VALUE_CHARS = 200
 SENDER_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-BLANK_REPLY = ("I didn't get any text. Type a question about the procedures, or say “help” to see what "
-               "I can do. If a child is in immediate danger, call 999.")
-TOO_LONG_REPLY = (f"That message is too long for me: please keep it under {MAX_MESSAGE_CHARS} characters. "
-                  "If a child is in immediate danger, call 999.")
+BLANK_REPLY = (
+    "I didn't get any text. Type a question about the procedures, or say “help” to see what "
+    "I can do. If a child is in immediate danger, call 999."
+)
+TOO_LONG_REPLY = (
+    f"That message is too long for me: please keep it under {MAX_MESSAGE_CHARS} characters. "
+    "If a child is in immediate danger, call 999."
+)
 PAYLOAD = re.compile(r"/(?P<intent>[A-Za-z0-9_]{1,64})(?P<entities>\{.*\})?", re.DOTALL)
 ENTITY_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
@@ -71,8 +76,11 @@ def is_payload(text: str, intents: Optional[Collection[str]] = None) -> bool:
         entities = json.loads(match["entities"])
     except (ValueError, RecursionError):
         return False
-    return (isinstance(entities, dict) and len(entities) <= MAX_PAYLOAD_ENTITIES
-            and all(ENTITY_NAME.fullmatch(k) and _plain_value(v) for k, v in entities.items()))
+    return (
+        isinstance(entities, dict)
+        and len(entities) <= MAX_PAYLOAD_ENTITIES
+        and all(ENTITY_NAME.fullmatch(k) and _plain_value(v) for k, v in entities.items())
+    )
 
 
 def _plain_value(value: Any) -> bool:
@@ -84,8 +92,7 @@ def _plain_value(value: Any) -> bool:
 def sender_problem(sender: object) -> Optional[str]:
     """Why a client-chosen sender id is refused, or None when it is acceptable."""
     if not isinstance(sender, str) or not SENDER_ID.fullmatch(sender):
-        return ("`sender` must be 16 to 64 characters of letters, digits, '-' or '_' "
-                "(use a random id per conversation)")
+        return "`sender` must be 16 to 64 characters of letters, digits, '-' or '_' (use a random id per conversation)"
     return None
 
 
@@ -125,6 +132,7 @@ def install_log_hygiene() -> None:
         logging.setLogRecordFactory(OneLineLogRecord)
     show = warnings.showwarning
     if not getattr(show, "one_line", False):
+
         def one_line(message, category, filename, lineno, file=None, line=None):
             show(escape_for_log(str(message)), category, filename, lineno, file, line)
 

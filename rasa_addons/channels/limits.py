@@ -8,6 +8,7 @@ never blocks the assistant because a counter is down.
 
 Nothing here imports Rasa, so the action server could use the same limiter for saves.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,10 @@ from typing import Callable, Deque, Dict, Optional, Protocol
 
 logger = logging.getLogger(__name__)
 
-RATE_LIMITED_REPLY = ("You're sending messages faster than I can answer. Please wait a minute and try again. "
-                      "If a child is in immediate danger, call 999.")
+RATE_LIMITED_REPLY = (
+    "You're sending messages faster than I can answer. Please wait a minute and try again. "
+    "If a child is in immediate danger, call 999."
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,7 @@ class RedisCounter:
             count, _ = await pipe.execute()
         except Exception as error:  # Redis down or misconfigured: count here instead
             if not self._warned:
-                logger.warning("rate limits: Redis unavailable (%s); counting in this process",
-                               type(error).__name__)
+                logger.warning("rate limits: Redis unavailable (%s); counting in this process", type(error).__name__)
                 self._warned = True
             return self.fallback.hit_now(key, limit)
         return int(count) <= limit.count
@@ -124,8 +126,13 @@ def counter_for(settings) -> Counter:
         return MemoryCounter()
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis(host=settings.redis_host, port=int(settings.redis_port), db=int(settings.redis_db),
-                            socket_timeout=0.5, socket_connect_timeout=0.5)
+    client = aioredis.Redis(
+        host=settings.redis_host,
+        port=int(settings.redis_port),
+        db=int(settings.redis_db),
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+    )
     return RedisCounter(client, settings.redis_key_prefix)
 
 
@@ -156,6 +163,9 @@ def rate_limits() -> RateLimits:
         from sga.settings import load_settings
 
         settings = load_settings()
-        _limits = RateLimits(Limit.parse(settings.rate_limit_per_sender), Limit.parse(settings.rate_limit_per_address),
-                             counter_for(settings))
+        _limits = RateLimits(
+            Limit.parse(settings.rate_limit_per_sender),
+            Limit.parse(settings.rate_limit_per_address),
+            counter_for(settings),
+        )
     return _limits

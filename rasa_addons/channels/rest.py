@@ -15,6 +15,7 @@ the outcome log records) and stores whatever `metadata` it sends. This subclass:
 - applies the rate limits (429 with a clear reason and Retry-After);
 - passes a message that only looks like a button payload on as plain text (see guard.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,9 @@ class RestInput(RasaRestInput):
             if request.method != "POST":
                 return None
             if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-                return response.json({"error": "send the body as JSON with `Content-Type: application/json`"},
-                                     status=415)
+                return response.json(
+                    {"error": "send the body as JSON with `Content-Type: application/json`"}, status=415
+                )
             try:
                 body = json.loads(request.body or b"")
             except (ValueError, UnicodeDecodeError, RecursionError):

@@ -18,6 +18,7 @@ Rasa's own leaves out.
 - A message is accepted only for the session its own connection holds.
 - The rate limits apply (per session and per client address), with a clear reply.
 """
+
 from __future__ import annotations
 
 import functools
@@ -145,6 +146,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
 
         def quietly_if_gone(handler):
             """A client may leave while its event is handled: nothing to answer, nothing to log."""
+
             async def wrapped(sid, *args):
                 try:
                     return await handler(sid, *args)
@@ -153,6 +155,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                         raise
                     logger.debug("socket.io: client left during an event (%s)", type(error).__name__)
                     return None
+
             return wrapped
 
         @sio.on("session_request", namespace=namespace)
@@ -179,7 +182,8 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                 return
             session = await sio.get_session(sid, namespace=namespace)
             if self.session_persistence and (
-                    not session.get("session_id") or data.get("session_id") != session["session_id"]):
+                not session.get("session_id") or data.get("session_id") != session["session_id"]
+            ):
                 logger.warning("socket.io message ignored: not for the session this connection holds")
                 return
             sender = session.get("session_id") or sid

@@ -11,6 +11,7 @@ tracker's latest_message). A message it does not flag keeps its intent and gets 
 The component is not trained: it reads the lexicon when the model is loaded. The lexicon path
 (config `lexicon`) is read relative to the working directory, then relative to the project root.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -25,6 +26,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -32,7 +34,6 @@ from rasa.shared.nlu.constants import (
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
-from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -69,12 +70,14 @@ class Lexicon:
         self.ignore: Group = self._group(data.get("ignore") or [])
         self.patterns: List[Pattern] = []
         for item in data.get("patterns") or []:
-            self.patterns.append(Pattern(
-                name=item["name"],
-                all=tuple(self._resolve(group, named, item["name"]) for group in item["all"]),
-                unless=tuple(self._resolve(group, named, item["name"]) for group in item.get("unless") or []),
-                within=item.get("within"),
-            ))
+            self.patterns.append(
+                Pattern(
+                    name=item["name"],
+                    all=tuple(self._resolve(group, named, item["name"]) for group in item["all"]),
+                    unless=tuple(self._resolve(group, named, item["name"]) for group in item.get("unless") or []),
+                    within=item.get("within"),
+                )
+            )
         if not self.patterns:
             raise ValueError("the danger lexicon has no patterns")
 
@@ -143,9 +146,12 @@ class _Message:
         self._cache: Dict[Group, List[int]] = {}
 
     def starts(self, term: Term) -> List[int]:
-        return [start for start in self.index.get(term[0], [])
-                if start + len(term) <= len(self.forms)
-                and all(term[i] in self.forms[start + i] for i in range(1, len(term)))]
+        return [
+            start
+            for start in self.index.get(term[0], [])
+            if start + len(term) <= len(self.forms)
+            and all(term[i] in self.forms[start + i] for i in range(1, len(term)))
+        ]
 
     def positions(self, group: Group) -> List[int]:
         if group not in self._cache:
@@ -162,9 +168,10 @@ class _Message:
             return True
         # Some window of `within` tokens holds a match of every group (a window starts at a match).
         starts = sorted({p for ps in positions for p in ps})
-        return any(all(bisect.bisect_right(ps, start + pattern.within) > bisect.bisect_left(ps, start)
-                       for ps in positions)
-                   for start in starts)
+        return any(
+            all(bisect.bisect_right(ps, start + pattern.within) > bisect.bisect_left(ps, start) for ps in positions)
+            for start in starts
+        )
 
 
 def resolve_path(path: Text) -> Path:

@@ -8,6 +8,7 @@ from its case and skips the outcome-log stages: exercises are never saved.
 The partnership and the role are not held here: they are the conversation's `partnership` and
 `role` slots, passed in as a `Context` each turn, so there is one source for each.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, Field, ValidationError
 
-from sga.checklists.model import NOT_KNOWN, NO, YES, Checklist, Item, checklists
+from sga.checklists.model import NO, NOT_KNOWN, YES, Checklist, Item, checklists
 from sga.outcomes.privacy import PRACTITIONER_ROLES, CaseReferenceRefused, validate_case_reference
 
 # The intents the engine understands (data/nlu/); anything else is not an answer.
@@ -189,9 +190,11 @@ def handle(state: ChecklistState, heard: Heard, ctx: Context) -> Turn:
         if HEDGE_ENTITY in heard.entities and value in (YES, NO):
             value = NOT_KNOWN  # "probably", "I think so": a hedge is never recorded as Yes or No
         if not item.accepts(value):
-            turn.say.append("I didn't catch an answer to that question. Choose "
-                            + ", ".join(o.label for o in item.button_options())
-                            + ", or ask “why is this asked?”.")
+            turn.say.append(
+                "I didn't catch an answer to that question. Choose "
+                + ", ".join(o.label for o in item.button_options())
+                + ", or ask “why is this asked?”."
+            )
             return turn
         state.answers[item.id] = value  # type: ignore[assignment]
         state.history.append(item.id)
@@ -236,9 +239,11 @@ def _partnership_changed(turn: Turn, ctx: Context) -> Turn:
         state.stage = state.resume_stage or Stage.ITEMS
     advance(state, ctx)
     left = sum(1 for i in applicable_items(state, ctx) if i.id not in state.answers)
-    turn.say.append(f"Understood: this checklist now follows the {_name(ctx.partnership)} procedure. "
-                    "Answers to the questions both procedures share are kept"
-                    + (f"; {left} question{'s' if left != 1 else ''} still to answer." if left else "."))
+    turn.say.append(
+        f"Understood: this checklist now follows the {_name(ctx.partnership)} procedure. "
+        "Answers to the questions both procedures share are kept"
+        + (f"; {left} question{'s' if left != 1 else ''} still to answer." if left else ".")
+    )
     return turn
 
 

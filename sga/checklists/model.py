@@ -4,6 +4,7 @@ outcome and next steps. Loaded from procedures/checklists/<kind>.yml and validat
 Answers are values, never words: the NLU turns what the user typed into `yes`, `no`, `not_known`
 or an item's own option value (data/nlu/), and this module only evaluates those values.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,8 +38,9 @@ class Item(Strict):
     cite: str = Field(..., description="Partnership, procedure and section the item comes from.")
     partnerships: List[str] = Field(default_factory=lambda: list(PARTNERSHIPS))
     options: List[Option] = Field(default_factory=list, description="Empty means Yes / No / Not known.")
-    ask_when: Dict[str, Any] = Field(default_factory=dict,
-                                     description="Asked only when this holds for the answers so far (earlier items).")
+    ask_when: Dict[str, Any] = Field(
+        default_factory=dict, description="Asked only when this holds for the answers so far (earlier items)."
+    )
 
     @validator("partnerships", each_item=True)
     def _known(cls, value: str) -> str:
@@ -72,8 +74,9 @@ def _values(spec: Spec) -> List[str]:
     return [spec] if isinstance(spec, str) else list(spec)
 
 
-def holds(condition: Condition, answers: Dict[str, str], partnership: Optional[str],
-          outcome: Optional[str] = None) -> bool:
+def holds(
+    condition: Condition, answers: Dict[str, str], partnership: Optional[str], outcome: Optional[str] = None
+) -> bool:
     """`{}` always holds; otherwise every given key must: any / all / none (item -> value(s)),
     partnership, outcome."""
     if "partnership" in condition and partnership not in _values(condition["partnership"]):
@@ -84,9 +87,7 @@ def holds(condition: Condition, answers: Dict[str, str], partnership: Optional[s
         return False
     if "all" in condition and not all(answers.get(i) in _values(v) for i, v in condition["all"].items()):
         return False
-    if "none" in condition and any(answers.get(i) in _values(v) for i, v in condition["none"].items()):
-        return False
-    return True
+    return not ("none" in condition and any(answers.get(i) in _values(v) for i, v in condition["none"].items()))
 
 
 class OutcomeRule(Strict):

@@ -3,13 +3,22 @@
 Buttons send intents with entities (`/affirm`, `/choose_option{...}`), so a click and a typed
 answer reach the engine the same way: through the NLU's reading.
 """
+
 from __future__ import annotations
 
 import json
 from typing import Dict, List, Optional
 
 from sga.answers import Reply
-from sga.checklists.engine import ChecklistState, Context, Stage, answers_for, applicable_items, current_item, partnership_of
+from sga.checklists.engine import (
+    ChecklistState,
+    Context,
+    Stage,
+    answers_for,
+    applicable_items,
+    current_item,
+    partnership_of,
+)
 from sga.checklists.model import NO, NOT_KNOWN, YES, checklists
 from sga.content import PARTNERSHIPS, content
 from sga.outcomes.privacy import ROLE_LABELS
@@ -32,15 +41,21 @@ def partnership_name(partnership: Optional[str]) -> str:
 def prompt(state: ChecklistState, ctx: Context) -> Reply:
     stage = state.stage
     if stage is Stage.KIND:
-        return Reply("Which checklist would you like to work through?",
-                     [_button(c.title, "start_checklist", checklist=c.kind) for c in checklists().values()])
+        return Reply(
+            "Which checklist would you like to work through?",
+            [_button(c.title, "start_checklist", checklist=c.kind) for c in checklists().values()],
+        )
     if stage is Stage.PARTNERSHIP:
-        return Reply("Which partnership's procedure applies?",
-                     [_button(partnership_name(p), "inform_partnership", partnership=p) for p in PARTNERSHIPS])
+        return Reply(
+            "Which partnership's procedure applies?",
+            [_button(partnership_name(p), "inform_partnership", partnership=p) for p in PARTNERSHIPS],
+        )
     if stage is Stage.CONFIRM_STOP:
-        return Reply("Stop this checklist? Your answers in this checklist will not be saved; "
-                     "nothing already in the outcome log is changed.",
-                     [_button("Yes, stop", "affirm"), _button("No, carry on", "deny")])
+        return Reply(
+            "Stop this checklist? Your answers in this checklist will not be saved; "
+            "nothing already in the outcome log is changed.",
+            [_button("Yes, stop", "affirm"), _button("No, carry on", "deny")],
+        )
     checklist = state.checklist
     if stage is Stage.ITEMS:
         item = current_item(state, ctx)
@@ -53,18 +68,27 @@ def prompt(state: ChecklistState, ctx: Context) -> Reply:
             buttons.append(_button("Go back", "go_back"))
         return Reply(text, buttons)
     if stage is Stage.ROLE:
-        return Reply("Optional, for the outcome log: what is your role? (No names are recorded.)",
-                     [_button(label, "inform_role", role=role) for role, label in ROLE_LABELS.items()]
-                     + [_button("Skip", "skip")])
+        return Reply(
+            "Optional, for the outcome log: what is your role? (No names are recorded.)",
+            [_button(label, "inform_role", role=role) for role, label in ROLE_LABELS.items()]
+            + [_button("Skip", "skip")],
+        )
     if stage is Stage.CASE_REFERENCE:
-        return Reply("Optional: a pseudonymous case reference from your case system (for example CR-2024-0193), "
-                     "so the record can be matched to the case file. Never a name, date of birth, address, "
-                     "phone number or NHS number. Type it, or choose Skip.", [_button("Skip", "skip")])
+        return Reply(
+            "Optional: a pseudonymous case reference from your case system (for example CR-2024-0193), "
+            "so the record can be matched to the case file. Never a name, date of birth, address, "
+            "phone number or NHS number. Type it, or choose Skip.",
+            [_button("Skip", "skip")],
+        )
     if state.exercise is not None:
-        return Reply("You have answered every question. Finish the exercise and see the debrief?",
-                     [_button("Finish", "affirm"), _button("Go back", "go_back"), _button("Stop", "stop")])
-    return Reply(summary(state, ctx) + "\n\nSave this to the outcome log?",
-                 [_button("Save", "affirm"), _button("Go back", "go_back"), _button("Stop without saving", "stop")])
+        return Reply(
+            "You have answered every question. Finish the exercise and see the debrief?",
+            [_button("Finish", "affirm"), _button("Go back", "go_back"), _button("Stop", "stop")],
+        )
+    return Reply(
+        summary(state, ctx) + "\n\nSave this to the outcome log?",
+        [_button("Save", "affirm"), _button("Go back", "go_back"), _button("Stop without saving", "stop")],
+    )
 
 
 def summary(state: ChecklistState, ctx: Context) -> str:
@@ -90,22 +114,28 @@ def why(state: ChecklistState, ctx: Context) -> str:
             return f"Why this is asked: {item.help}\nSource: {item.cite}"
     reasons = {
         Stage.ROLE: "Your role lets the outcome log show which kind of practitioner made a decision; "
-                    "no names are recorded. It is optional.",
+        "no names are recorded. It is optional.",
         Stage.CASE_REFERENCE: "A pseudonymous case reference lets the record be matched to the case file "
-                              "without naming anyone. It is optional.",
+        "without naming anyone. It is optional.",
         Stage.PARTNERSHIP: "The two partnerships' procedures differ, so the questions and next steps depend on "
-                           "which one applies to you.",
+        "which one applies to you.",
     }
     return reasons.get(state.stage, "This step confirms what you have answered before anything is saved.")
 
 
 def saved_message(reference: str, stored: bool, next_steps: List[str], partnership: str) -> str:
-    where = ("It is in the outcome log." if stored else
-             "The outcome log is unavailable just now, so the record is kept safely on this server "
-             "and will be written to the log automatically; nothing is lost.")
+    where = (
+        "It is in the outcome log."
+        if stored
+        else "The outcome log is unavailable just now, so the record is kept safely on this server "
+        "and will be written to the log automatically; nothing is lost."
+    )
     steps = "\n".join(f"- {s}" for s in next_steps) or "- None identified from these answers."
-    record = ("Keep your own written record of decisions and reasons in the case file (Kent and Medway 2.4.1 "
-              "section 3 requires a written audit trail of disclosure decisions)." if partnership == "kent_medway"
-              else "Keep your own written record of decisions and reasons in the case file (good practice; "
-              "West Midlands 2.14 sets no recording rule of its own).")
+    record = (
+        "Keep your own written record of decisions and reasons in the case file (Kent and Medway 2.4.1 "
+        "section 3 requires a written audit trail of disclosure decisions)."
+        if partnership == "kent_medway"
+        else "Keep your own written record of decisions and reasons in the case file (good practice; "
+        "West Midlands 2.14 sets no recording rule of its own)."
+    )
     return f"Saved. Your reference is {reference}. {where}\n\nNext steps (each with its source):\n{steps}\n\n{record}"

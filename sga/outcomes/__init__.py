@@ -3,6 +3,7 @@
 It holds no names or free text about people: case references must be pseudonymous
 (`validate_case_reference`) and the conversation id is stored only as a salted hash.
 """
+
 from sga.outcomes.chain import VerifyResult
 from sga.outcomes.draft import OutcomeDraft
 from sga.outcomes.privacy import (

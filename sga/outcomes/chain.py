@@ -1,4 +1,5 @@
 """The audit chain: how an event's hash is computed and how a whole log is checked."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -140,6 +141,9 @@ def verify_chain(
     if without_event:
         return missing_event(None, "the record has no audit event")
     if expect_head and expect_head != GENESIS_HASH and expect_head not in {event.hash for event in events}:
-        return broken(None, f"head not found: the recorded head {expect_head[:16]}... is neither the chain head "
-                            "nor one of its events, so the log was rewritten or replaced since it was recorded")
+        return broken(
+            None,
+            f"head not found: the recorded head {expect_head[:16]}... is neither the chain head "
+            "nor one of its events, so the log was rewritten or replaced since it was recorded",
+        )
     return VerifyResult(True, len(by_id), head_hash=expected_prev, head_seq=expected_seq - 1, purged=len(gone))

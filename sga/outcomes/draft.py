@@ -1,4 +1,5 @@
 """`OutcomeDraft`: one checklist outcome, validated, before (or while) it is written to the log."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -165,4 +166,3 @@ def payload_hash(record: Any) -> str:
     """SHA-256 of the record's canonical JSON (sorted keys, compact): what its audit event vouches for."""
     text = json.dumps(canonical_fields(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-

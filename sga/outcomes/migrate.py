@@ -1,4 +1,5 @@
 """Run the outcome log's Alembic migrations from code (used by `sga db upgrade` and the tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path

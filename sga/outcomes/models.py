@@ -2,6 +2,7 @@
 
 The schema is created by the Alembic migrations in `migrations/`, never by `create_all`.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ The log must never identify a child, family member or practitioner, so a case re
 like a name, contact detail, postcode, date or NHS number is refused with an explanation of what to
 use instead.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,8 +80,7 @@ def validate_case_reference(text: str) -> str:
     normalised = candidate.upper()
     if not re.fullmatch(_accepted_shape(), normalised):
         raise CaseReferenceRefused(
-            "That is not in the shape of a case reference this service accepts "
-            f"(for example CR-2024-0193). {INSTEAD}"
+            f"That is not in the shape of a case reference this service accepts (for example CR-2024-0193). {INSTEAD}"
         )
     return normalised
 
@@ -136,7 +136,7 @@ def _identifying_once_compacted(text: str) -> Optional[Tuple[str, str]]:
     for run in re.findall(r"\d{10,}", compact):
         if run.startswith(("0", "44")) and len(run) in (10, 11, 12, 13):
             return "phone", "a phone number"
-        if any(_nhs_check_digit_ok(run[i:i + 10]) for i in range(len(run) - 9)):
+        if any(_nhs_check_digit_ok(run[i : i + 10]) for i in range(len(run) - 9)):
             return "nhs_number", "an NHS number"
     if NI_NUMBER.search(compact):
         return "ni_number", "a National Insurance number"
@@ -148,14 +148,16 @@ def _identifying_once_compacted(text: str) -> Optional[Tuple[str, str]]:
         if _plausible(int(six[4:]), int(six[2:4]), int(six[:2])):
             return "date", "a date (such as a date of birth)"
     letters = LETTER_RUN.findall(text)
-    if any(len(run) >= 5 or (len(run) >= 3 and run[1:].islower()) for run in letters) or \
-            sum(len(run) >= 3 for run in letters) >= 2:
+    if (
+        any(len(run) >= 5 or (len(run) >= 3 and run[1:].islower()) for run in letters)
+        or sum(len(run) >= 3 for run in letters) >= 2
+    ):
         return "name", "a name (a word of letters, or a name with a number)"
     return None
 
 
 def _nhs_check_digit_ok(digits: str) -> bool:
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
     check = 0 if check == 11 else check
     return check != 10 and check == int(digits[9])

@@ -3,6 +3,7 @@ in one table, `events` (sender_id, timestamp as Unix seconds, ...). A conversati
 once its latest event is older than the cut-off, so a conversation still going on is never cut in two.
 (Outcome records are purged by `OutcomeStore.purge`, which keeps the audit chain verifiable.)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,8 +38,7 @@ def purge_trackers(tracker_url: str, before: dt.datetime, dry_run: bool = False)
             return TrackerPurge(0, 0)  # no conversation was ever stored (do not create the file)
     connect_args = {"connect_timeout": 5} if url.get_backend_name() == "postgresql" else {}
     engine = create_engine(url, future=True, connect_args=connect_args)
-    idle = (f"SELECT sender_id FROM {TRACKER_TABLE} GROUP BY sender_id "
-            "HAVING MAX(timestamp) < :cutoff")
+    idle = f"SELECT sender_id FROM {TRACKER_TABLE} GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"
     try:
         with engine.begin() as connection:
             if not inspect(connection).has_table(TRACKER_TABLE):
@@ -46,7 +46,8 @@ def purge_trackers(tracker_url: str, before: dt.datetime, dry_run: bool = False)
             cutoff = {"cutoff": before.timestamp()}
             conversations = connection.execute(text(f"SELECT COUNT(*) FROM ({idle}) AS idle"), cutoff).scalar()
             events = connection.execute(
-                text(f"SELECT COUNT(*) FROM {TRACKER_TABLE} WHERE sender_id IN ({idle})"), cutoff).scalar()
+                text(f"SELECT COUNT(*) FROM {TRACKER_TABLE} WHERE sender_id IN ({idle})"), cutoff
+            ).scalar()
             if not dry_run and conversations:
                 connection.execute(text(f"DELETE FROM {TRACKER_TABLE} WHERE sender_id IN ({idle})"), cutoff)
             return TrackerPurge(int(conversations or 0), int(events or 0))

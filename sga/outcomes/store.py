@@ -1,4 +1,5 @@
 """`OutcomeStore`: writes outcomes and their audit events, spooling to disk while the database is down."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,8 +92,13 @@ class OutcomeStore:
         try:
             self._spool(draft)
         except OSError as error:
-            log.error("Outcome %s NOT saved: database unavailable (%s) and spool %s unwritable (%s)",
-                      draft.reference, why, self.spool_dir, error)
+            log.error(
+                "Outcome %s NOT saved: database unavailable (%s) and spool %s unwritable (%s)",
+                draft.reference,
+                why,
+                self.spool_dir,
+                error,
+            )
             raise OutcomeNotSaved(
                 f"Outcome {draft.reference} was not saved: the outcome log is unavailable and the spool "
                 f"{self.spool_dir} cannot be written ({error.strerror or error})"
@@ -207,22 +213,32 @@ class OutcomeStore:
             head = session.execute(
                 select(ChainHead).where(ChainHead.id == CHAIN_HEAD_ID).with_for_update()
             ).scalar_one()
-            ids = sorted(session.execute(
-                select(OutcomeRecord.id).where(OutcomeRecord.completed_at < before)).scalars())
+            ids = sorted(session.execute(select(OutcomeRecord.id).where(OutcomeRecord.completed_at < before)).scalars())
             if dry_run or not ids:
                 return PurgeResult(len(ids), None, head.last_hash)
             checked = self._verify_in(session, head)
             if not checked.ok:
                 record = checked.first_broken_reference or "(no single record)"
-                raise ChainInvalid(f"the audit chain does not verify (record {record}: {checked.reason}); "
-                                   "nothing was purged. Investigate before purging.")
+                raise ChainInvalid(
+                    f"the audit chain does not verify (record {record}: {checked.reason}); "
+                    "nothing was purged. Investigate before purging."
+                )
             for start in range(0, len(ids), 500):  # SQLite limits the parameters of one statement
-                session.execute(delete(OutcomeRecord).where(OutcomeRecord.id.in_(ids[start:start + 500])))
+                session.execute(delete(OutcomeRecord).where(OutcomeRecord.id.in_(ids[start : start + 500])))
             seq, created_at = head.last_seq + 1, utc_now()
             vouched = checkpoint_hash(seq, before, ids, created_at)
             chained = event_hash(head.last_hash, seq, None, PURGED, created_at, vouched)
-            session.add(AuditEvent(seq=seq, record_id=None, event_type=PURGED, payload_hash=vouched,
-                                   prev_hash=head.last_hash, hash=chained, created_at=created_at))
+            session.add(
+                AuditEvent(
+                    seq=seq,
+                    record_id=None,
+                    event_type=PURGED,
+                    payload_hash=vouched,
+                    prev_hash=head.last_hash,
+                    hash=chained,
+                    created_at=created_at,
+                )
+            )
             session.flush()
             session.add(Checkpoint(seq=seq, purged_before=before, record_ids=ids, created_at=created_at))
             head.last_seq, head.last_hash = seq, chained

@@ -34,6 +34,7 @@ Expectations (all optional, checked after the turn; text checks are case-insensi
                                    "Yes, No or Not known?" after a hedge), the user answers with this
                                    text; the turn's expectations are checked against the first reply.
 """
+
 from __future__ import annotations
 
 import functools
@@ -51,8 +52,24 @@ CONTRACT_PATH = PROJECT_ROOT.parent / "shared" / "topics.yml"
 OUT_OF_SCOPE = "out_of_scope"
 STAGE_TARGETS = ("role", "case_reference", "summary")
 
-TURN_KEYS = {"user", "fill", "until", "topic", "not_topic", "partnership", "says", "not_says", "once",
-             "emergency", "asks", "not_asks", "recorded", "answered", "not_button", "if_reasked"}
+TURN_KEYS = {
+    "user",
+    "fill",
+    "until",
+    "topic",
+    "not_topic",
+    "partnership",
+    "says",
+    "not_says",
+    "once",
+    "emergency",
+    "asks",
+    "not_asks",
+    "recorded",
+    "answered",
+    "not_button",
+    "if_reasked",
+}
 # A dialogue must assert at least one of these somewhere (the issue: topic, recorded answers, or 999).
 CORE_KEYS = {"topic", "recorded", "emergency"}
 
@@ -157,7 +174,7 @@ def recorded_label(reply: str, item_id: str) -> Optional[str]:
     at = text.find(_squash(item["question"]))
     if at < 0:
         return None
-    return text[at + len(_squash(item["question"])):][:40]
+    return text[at + len(_squash(item["question"])) :][:40]
 
 
 def as_list(value: Any) -> List[Any]:
@@ -167,6 +184,7 @@ def as_list(value: Any) -> List[Any]:
 
 
 # --- checking a dialogue's shape (used by the unit test and before each run) ---------------------
+
 
 def problems(dialogue: Dialogue) -> List[str]:
     """What is wrong with a dialogue's definition (empty when it is well formed)."""
@@ -220,8 +238,9 @@ def problems(dialogue: Dialogue) -> List[str]:
                     if item not in items:
                         found.append(f"{at}: recorded item {item!r} is not in procedures/checklists")
                     elif value not in items[item]["labels"]:
-                        found.append(f"{at}: {item} has no answer value {value!r} "
-                                     f"(values: {sorted(items[item]['labels'])})")
+                        found.append(
+                            f"{at}: {item} has no answer value {value!r} (values: {sorted(items[item]['labels'])})"
+                        )
         for key in ("says", "not_says", "once", "not_button"):
             value = turn.get(key, [])
             if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):

@@ -1,5 +1,6 @@
 """The action server: every route but the health check needs the token, whatever the path spelling,
 and a forged call never writes to the outcome log (security issue, finding 1)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,15 +14,34 @@ PATH_SPELLINGS = ["/webhook", "/webhook/", "//webhook", "/webhook//", "/actions"
 
 def forged_finish_call() -> dict:
     """What an attacker sent: a made-up tracker that asks for a save with invented answers."""
-    state = {"kind": "recognition", "partnership": "kent_medway", "stage": "confirm", "history": [],
-             "answers": {"schedule_one": "Jane Doe, born 01/02/1980, 1 High Street"},
-             "role": "social_worker", "case_reference": None, "done": ["role", "case_reference"]}
-    tracker = {"sender_id": "forged", "slots": {"checklist_state": state, "checklist_step": "done"},
-               "latest_message": {}, "events": [{"event": "user", "text": "hi", "input_channel": "teams"}],
-               "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None,
-               "latest_input_channel": "teams"}
-    return {"next_action": "action_finish_checklist", "sender_id": "forged", "tracker": tracker,
-            "domain": {}, "version": "3.6.2"}
+    state = {
+        "kind": "recognition",
+        "partnership": "kent_medway",
+        "stage": "confirm",
+        "history": [],
+        "answers": {"schedule_one": "Jane Doe, born 01/02/1980, 1 High Street"},
+        "role": "social_worker",
+        "case_reference": None,
+        "done": ["role", "case_reference"],
+    }
+    tracker = {
+        "sender_id": "forged",
+        "slots": {"checklist_state": state, "checklist_step": "done"},
+        "latest_message": {},
+        "events": [{"event": "user", "text": "hi", "input_channel": "teams"}],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+        "latest_input_channel": "teams",
+    }
+    return {
+        "next_action": "action_finish_checklist",
+        "sender_id": "forged",
+        "tracker": tracker,
+        "domain": {},
+        "version": "3.6.2",
+    }
 
 
 def outcome_count(stack) -> int:

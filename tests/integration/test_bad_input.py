@@ -1,4 +1,5 @@
 """Bad input gets a clear answer or a 4xx, never a crash, and nothing already recorded is lost."""
+
 import json
 
 import pytest
@@ -16,10 +17,10 @@ AWKWARD_MESSAGES = [
     "'; DROP TABLE events; --",
     "<script>alert('x')</script>",
     "{{7*7}} ${jndi:ldap://127.0.0.1/a}",
-    "/ask_mappa_levels{\"broken\": ",
+    '/ask_mappa_levels{"broken": ',
     "/no_such_intent",
     '/inform_partnership{"partnership":"mars"}',
-    "/start_checklist{\"checklist\":\"no_such_checklist\"}",
+    '/start_checklist{"checklist":"no_such_checklist"}',
     "🙂" * 500,
 ]
 
@@ -32,7 +33,7 @@ def test_awkward_messages_get_an_answer_and_keep_history(stack):
     for message in AWKWARD_MESSAGES:
         replies = conversation.say(message)
         assert isinstance(replies, list), message[:40]
-        if message == "/start_checklist{\"checklist\":\"no_such_checklist\"}":
+        if message == '/start_checklist{"checklist":"no_such_checklist"}':
             conversation.say("stop")
             conversation.say("yes")
     tracker = conversation.tracker()
@@ -50,11 +51,23 @@ def test_unknown_partnership_is_refused(stack):
     assert conversation.slot("partnership") == "west_midlands"
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b"\xff\xfe", b'{"sender": "a"}', b'{"message": "hi"}',
-                                  b'{"sender": 5, "message": "hi"}', b'{"sender": "a", "message": ["hi"]}', b""])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b"\xff\xfe",
+        b'{"sender": "a"}',
+        b'{"message": "hi"}',
+        b'{"sender": 5, "message": "hi"}',
+        b'{"sender": "a", "message": ["hi"]}',
+        b"",
+    ],
+)
 def test_malformed_rest_bodies_get_400(stack, body):
-    response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", data=body,
-                             headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code == 400, response.status_code
     assert response.json()["error"]
 
@@ -62,8 +75,11 @@ def test_malformed_rest_bodies_get_400(stack, body):
 def test_huge_message_gets_413_and_the_conversation_carries_on(stack):
     conversation = Conversation(stack)
     conversation.say("what is Sarah's Law?")
-    response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
-                             json={"sender": conversation.client_id, "message": "x" * 100_000})
+    response = requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        timeout=30,
+        json={"sender": conversation.client_id, "message": "x" * 100_000},
+    )
     assert response.status_code == 413 and "too long" in response.json()["error"]
     assert conversation.slot("topic") == "sarahs_law.overview"
     conversation.say("tell me more")
@@ -72,22 +88,40 @@ def test_huge_message_gets_413_and_the_conversation_carries_on(stack):
 
 def test_clients_cannot_choose_the_recorded_channel(stack):
     conversation = Conversation(stack)
-    requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
-                  json={"sender": conversation.client_id, "message": "hello", "input_channel": "botframework"})
+    requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        timeout=30,
+        json={"sender": conversation.client_id, "message": "hello", "input_channel": "botframework"},
+    )
     assert conversation.tracker()["latest_input_channel"] == "rest"
 
 
 def test_rasa_api_needs_the_token(stack):
     assert requests.get(f"{stack.rasa_url}/conversations/a/tracker", timeout=10).status_code == 401
-    assert requests.get(f"{stack.rasa_url}/conversations/a/tracker", params={"token": "wrong"},
-                        timeout=10).status_code == 401
+    assert (
+        requests.get(f"{stack.rasa_url}/conversations/a/tracker", params={"token": "wrong"}, timeout=10).status_code
+        == 401
+    )
 
 
 def test_action_server_needs_the_token_and_valid_json(stack):
     url = f"{stack.action_url}/webhook"
-    call = {"next_action": "action_show_capabilities", "sender_id": "x", "tracker": {"sender_id": "x", "slots": {},
-            "latest_message": {}, "events": [], "paused": False, "followup_action": None, "active_loop": {},
-            "latest_action_name": None}, "domain": {}, "version": "3.6.2"}
+    call = {
+        "next_action": "action_show_capabilities",
+        "sender_id": "x",
+        "tracker": {
+            "sender_id": "x",
+            "slots": {},
+            "latest_message": {},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        },
+        "domain": {},
+        "version": "3.6.2",
+    }
     assert requests.post(url, json=call, timeout=10).status_code == 401
     assert requests.post(url, params={"token": "wrong"}, json=call, timeout=10).status_code == 401
     token = stack.settings.action_server_token

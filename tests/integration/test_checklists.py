@@ -1,4 +1,5 @@
 """Checklists end to end over HTTP, with the outcome log checked through `sga export` and `sga verify`."""
+
 import json
 import subprocess
 import sys
@@ -28,8 +29,22 @@ CASES = [
 
 
 def export(stack, *args):
-    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "export", "--url", stack.settings.database_url,
-                             "--format", "json", *args], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sga_tools.cli",
+            "export",
+            "--url",
+            stack.settings.database_url,
+            "--format",
+            "json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -98,10 +113,17 @@ def test_checklist_completes_with_the_outcome_the_procedure_implies(stack, kind,
 
 # --- issue 12: the outcome logic walked over HTTP -------------------------------------------------------
 
+
 @pytest.mark.parametrize("partnership", ["kent_medway", "west_midlands"])
 def test_A_a_carer_who_will_not_protect_gets_the_child_protection_steps(stack, partnership):
-    record = run_checklist(stack, "disclosure", partnership, "Yes", "children_need_protection", overrides={
-        "immediate_danger": "No", "dp_alternative_suffices": "No", "dp_carer_protect": "No"})
+    record = run_checklist(
+        stack,
+        "disclosure",
+        partnership,
+        "Yes",
+        "children_need_protection",
+        overrides={"immediate_danger": "No", "dp_alternative_suffices": "No", "dp_carer_protect": "No"},
+    )
     text = record["text"]
     assert "not able or not willing to protect" in text
     assert "If any child is in immediate danger, call 999" in text
@@ -113,18 +135,31 @@ def test_A_a_carer_who_will_not_protect_gets_the_child_protection_steps(stack, p
 
 
 def test_B_no_pressing_need_is_not_justified_and_a_sufficient_alternative_is_used_instead(stack):
-    record = run_checklist(stack, "disclosure", "kent_medway", "Yes", "disclosure_not_justified", overrides={
-        "immediate_danger": "No", "dp_pressing_need": "No", "dp_alternative_suffices": "No"})
+    record = run_checklist(
+        stack,
+        "disclosure",
+        "kent_medway",
+        "Yes",
+        "disclosure_not_justified",
+        overrides={"immediate_danger": "No", "dp_pressing_need": "No", "dp_alternative_suffices": "No"},
+    )
     assert "A disclosure is not justified on the present facts" in record["text"]
     assert "record both before going ahead" not in record["text"]
-    record = run_checklist(stack, "disclosure", "west_midlands", "Yes", "use_less_intrusive_route", overrides={
-        "immediate_danger": "No"})
+    record = run_checklist(
+        stack, "disclosure", "west_midlands", "Yes", "use_less_intrusive_route", overrides={"immediate_danger": "No"}
+    )
     assert "Use the less intrusive route instead" in record["text"]
 
 
 def test_D_west_midlands_criminal_justice_agency_definition_not_met_gets_referral_and_999(stack):
-    record = run_checklist(stack, "recognition", "west_midlands", "No", "definition_not_met", overrides={
-        "wm_cja": "Yes", "wm_offence_against_child": "Yes", "lives_with_children": "Yes"})
+    record = run_checklist(
+        stack,
+        "recognition",
+        "west_midlands",
+        "No",
+        "definition_not_met",
+        overrides={"wm_cja": "Yes", "wm_offence_against_child": "Yes", "lives_with_children": "Yes"},
+    )
     text = record["text"]
     assert "refer to children's social care under the Referrals procedure" in text
     assert "If any child is in immediate danger, call 999" in text
@@ -138,8 +173,12 @@ def test_a_child_in_immediate_danger_is_told_to_call_999_at_the_end(stack):
 
 def test_checklist_on_postgres_with_redis_lock_store(production_stack):
     record = run_checklist(production_stack, "recognition", "kent_medway", "Yes", "may_pose_risk")
-    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "verify", "--url",
-                             production_stack.settings.database_url], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "sga_tools.cli", "verify", "--url", production_stack.settings.database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert record["reference"] in {r["reference"] for r in export(production_stack)}
 
@@ -180,8 +219,9 @@ def test_stop_asks_to_confirm_and_saves_nothing(stack):
     assert conversation.slot("checklist_state") is None
 
 
-@pytest.mark.parametrize("bad", ["John Smith", "jane.doe@example.org", "07700 900123", "ME14 1XX",
-                                 "12/03/2015", "943 476 5919"])
+@pytest.mark.parametrize(
+    "bad", ["John Smith", "jane.doe@example.org", "07700 900123", "ME14 1XX", "12/03/2015", "943 476 5919"]
+)
 def test_identifying_case_references_are_refused(stack, bad):
     conversation = Conversation(stack)
     start(conversation, "recognition", "west_midlands")
@@ -245,7 +285,8 @@ def test_production_stack_keeps_conversations_in_postgres_and_locks_in_redis(pro
     assert seen and conversation.sender in seen[0], "Rasa took no lock in Redis"
     engine = sa.create_engine(postgres_database)
     with engine.connect() as connection:
-        count = connection.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"),
-                                   {"sender": conversation.sender}).scalar()
+        count = connection.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"), {"sender": conversation.sender}
+        ).scalar()
     engine.dispose()
     assert count > 0, "the conversation is not in the PostgreSQL tracker store"

@@ -4,6 +4,7 @@ One test per dialogue. A failure names the dialogue, the turn, what was typed, w
 said and what was expected, with the conversation so far. The format of the dialogue files is in
 tests/conversations/dialogues.py.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
@@ -12,8 +13,16 @@ import pytest
 
 from tests.conftest import Conversation
 from tests.conversations.dialogues import (
-    STAGE_TARGETS, Dialogue, as_list, last_question, load_dialogues, problems, recorded_as, recorded_label,
-    shows_question, shows_stage,
+    STAGE_TARGETS,
+    Dialogue,
+    as_list,
+    last_question,
+    load_dialogues,
+    problems,
+    recorded_as,
+    recorded_label,
+    shows_question,
+    shows_stage,
 )
 
 pytestmark = pytest.mark.integration
@@ -55,8 +64,11 @@ class Run:
     def report(self, number: int, turn: Dict[str, Any], failures: List[str]) -> str:
         shown = turn.get("user", f"[fill {turn.get('fill')!r} until {turn.get('until')}]")
         reply = self.last_reply.strip().replace("\n", "\n    ") or "(nothing)"
-        return (f"turn {number}: user typed {shown!r}\n" + "".join(f"  - {f}\n" for f in failures)
-                + f"  bot said:\n    {reply}\n")
+        return (
+            f"turn {number}: user typed {shown!r}\n"
+            + "".join(f"  - {f}\n" for f in failures)
+            + f"  bot said:\n    {reply}\n"
+        )
 
     def play(self) -> None:
         """Play every turn; a turn whose expectations fail is reported and the dialogue goes on, so one
@@ -69,8 +81,13 @@ class Run:
                 reached = True
                 asked_before = last_question(self.last_reply)
                 reply = self.say(turn["user"])
-                failures = check(turn, reply, list(self.conversation.replies), self.conversation.tracker()["slots"],
-                                 self.conversation.buttons)
+                failures = check(
+                    turn,
+                    reply,
+                    list(self.conversation.replies),
+                    self.conversation.tracker()["slots"],
+                    self.conversation.buttons,
+                )
                 if "if_reasked" in turn and asked_before and reasked(reply, asked_before):
                     self.say(turn["if_reasked"])
             if failures:
@@ -94,12 +111,19 @@ class Run:
         while not shows_stage(self.last_reply, target):
             stuck = sent >= 3 and len({r for _, r in self.transcript[-3:]}) == 1
             if sent >= MAX_FILL or stuck:
-                return False, [f"answering {turn['fill']!r} to each question never reached {target!r}"
-                               + (" (the same reply came back each time)" if stuck else "")]
+                return False, [
+                    f"answering {turn['fill']!r} to each question never reached {target!r}"
+                    + (" (the same reply came back each time)" if stuck else "")
+                ]
             self.say(turn["fill"])
             sent += 1
-        return True, check(turn, self.last_reply, list(self.conversation.replies),
-                           self.conversation.tracker()["slots"], self.conversation.buttons)
+        return True, check(
+            turn,
+            self.last_reply,
+            list(self.conversation.replies),
+            self.conversation.tracker()["slots"],
+            self.conversation.buttons,
+        )
 
 
 def reasked(reply: str, item: str) -> bool:
@@ -111,8 +135,13 @@ def reasked(reply: str, item: str) -> bool:
     return not any(shows_stage(reply, stage) for stage in STAGE_TARGETS)
 
 
-def check(turn: Dict[str, Any], reply: str, replies: List[Dict[str, Any]], slots: Dict[str, Any],
-          buttons: List[Dict[str, str]]) -> List[str]:
+def check(
+    turn: Dict[str, Any],
+    reply: str,
+    replies: List[Dict[str, Any]],
+    slots: Dict[str, Any],
+    buttons: List[Dict[str, str]],
+) -> List[str]:
     """Every expectation of the turn that does not hold, in words."""
     failures: List[str] = []
     lower = reply.lower()

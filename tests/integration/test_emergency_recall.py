@@ -12,6 +12,7 @@ and the safety net each catch on their own.
 The held-out lines are written separately from data/nlu/: no held-out line shares 45% or more of its
 words with any training line (checked here, without a server).
 """
+
 import re
 
 import pytest
@@ -75,8 +76,12 @@ def test_emergency_recall_and_false_alarms(stack, record_property):
     by_classifier = by_net = net_false_alarms = 0
     missed, alarms = [], []
     for expected, text in examples(HELDOUT):
-        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.rasa_auth_token},
-                                 json={"text": text}, timeout=30)
+        response = requests.post(
+            f"{stack.rasa_url}/model/parse",
+            params={"token": stack.settings.rasa_auth_token},
+            json={"text": text},
+            timeout=30,
+        )
         response.raise_for_status()
         parsed = response.json()
         understood = parsed["intent"]["name"] == EMERGENCY
@@ -95,7 +100,9 @@ def test_emergency_recall_and_false_alarms(stack, record_property):
             false_alarms += understood
             net_false_alarms += net_says
             if understood:
-                alarms.append(f"  {expected:<40} {'(net: ' + parsed.get('danger_pattern', '') + ')' if net_says else '(classifier)':<32} {text!r}")
+                alarms.append(
+                    f"  {expected:<40} {'(net: ' + parsed.get('danger_pattern', '') + ')' if net_says else '(classifier)':<32} {text!r}"
+                )
     recall = caught / emergencies
     false_alarm_rate = false_alarms / near_misses
     report = [
@@ -103,8 +110,10 @@ def test_emergency_recall_and_false_alarms(stack, record_property):
         f"recall {recall:.3f} (minimum {MIN_RECALL}), false alarms {false_alarm_rate:.3f} (maximum {MAX_FALSE_ALARMS})",
         f"  on their own: classifier recall {by_classifier / emergencies:.3f}, safety net recall {by_net / emergencies:.3f} "
         f"(safety net false alarms {net_false_alarms / near_misses:.3f})",
-        "Missed emergencies:", *missed,
-        "False alarms:", *alarms,
+        "Missed emergencies:",
+        *missed,
+        "False alarms:",
+        *alarms,
     ]
     (PROJECT_ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
     (PROJECT_ROOT / "tests" / "artifacts" / "emergency_report.txt").write_text("\n".join(report) + "\n")

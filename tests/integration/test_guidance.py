@@ -1,4 +1,5 @@
 """Guidance answers through the real stack: REST channel, trained model, action server, tracker."""
+
 import pytest
 import yaml
 
@@ -61,18 +62,21 @@ def test_tell_me_more_and_where_from(conversation):
     assert conversation.slot("topic") == "clares_law.overview"
 
 
-@pytest.mark.parametrize("question", [
-    "what's the weather like in Maidstone tomorrow?",
-    "how do I claim my travel expenses?",
-    "give me a recipe for lasagne",
-    "how do I reset my email password?",
-    "who won the football last night?",
-    "can I book annual leave for next week?",
-    "tell me a joke",
-    "what time is the next train to London?",
-    "the printer on the second floor is jammed",
-    "write me a poem about autumn",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the weather like in Maidstone tomorrow?",
+        "how do I claim my travel expenses?",
+        "give me a recipe for lasagne",
+        "how do I reset my email password?",
+        "who won the football last night?",
+        "can I book annual leave for next week?",
+        "tell me a joke",
+        "what time is the next train to London?",
+        "the printer on the second floor is jammed",
+        "write me a poem about autumn",
+    ],
+)
 def test_unrelated_questions_are_out_of_scope(stack, question):
     conversation = Conversation(stack)
     conversation.say(question)

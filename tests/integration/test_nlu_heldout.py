@@ -8,6 +8,7 @@ prediction below the FallbackClassifier threshold counts as wrong even when its 
 (the user then gets the search fallback's suggestions instead of the answer). The suite fails below
 0.95 intent accuracy. The report is printed by `make test` and kept in tests/artifacts/.
 """
+
 import re
 from collections import Counter
 
@@ -23,8 +24,17 @@ MIN_ACCURACY = 0.95
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 # Intents added for issue 8 (hedged answers, checklist options, places and domains we do not cover,
 # follow-ups without a named topic): their held-out lines must not be near-copies of training lines.
-ISSUE8_INTENTS = {"answer_not_known", "choose_option", "inform_other_area", "ask_adult_safeguarding", "ask_timescales",
-                  "ask_who_decides", "ask_who_is_told", "ask_sharing_onward", "ask_contact_only"}
+ISSUE8_INTENTS = {
+    "answer_not_known",
+    "choose_option",
+    "inform_other_area",
+    "ask_adult_safeguarding",
+    "ask_timescales",
+    "ask_who_decides",
+    "ask_who_is_told",
+    "ask_sharing_onward",
+    "ask_contact_only",
+}
 MAX_WORD_OVERLAP = 0.45
 
 
@@ -60,8 +70,12 @@ def f1_scores(pairs):
 def test_heldout_intent_accuracy(stack, record_property):
     pairs, errors, end_to_end = [], [], 0
     for expected, text in heldout_examples():
-        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.rasa_auth_token},
-                                 json={"text": text}, timeout=30)
+        response = requests.post(
+            f"{stack.rasa_url}/model/parse",
+            params={"token": stack.settings.rasa_auth_token},
+            json={"text": text},
+            timeout=30,
+        )
         response.raise_for_status()
         parsed = response.json()
         # The classifier's own top intent (the FallbackClassifier puts nlu_fallback above it).
@@ -74,10 +88,12 @@ def test_heldout_intent_accuracy(stack, record_property):
     accuracy = sum(e == p for e, p in pairs) / len(pairs)
     scores = f1_scores(pairs)
     topic_scores = {i: s for i, s in scores.items() if i.startswith("ask_")}
-    report = [f"Held-out NLU: {len(pairs)} examples, intent accuracy {accuracy:.3f} (minimum {MIN_ACCURACY}); "
-              f"topic intents macro F1 {sum(topic_scores.values()) / len(topic_scores):.3f}; "
-              f"end to end (fallback threshold applied) {end_to_end / len(pairs):.3f}",
-              "Per-topic F1 (lowest first):"]
+    report = [
+        f"Held-out NLU: {len(pairs)} examples, intent accuracy {accuracy:.3f} (minimum {MIN_ACCURACY}); "
+        f"topic intents macro F1 {sum(topic_scores.values()) / len(topic_scores):.3f}; "
+        f"end to end (fallback threshold applied) {end_to_end / len(pairs):.3f}",
+        "Per-topic F1 (lowest first):",
+    ]
     report += [f"  {intent:<45} {score:.2f}" for intent, score in sorted(topic_scores.items(), key=lambda x: x[1])]
     report += ["Misclassified:"] + errors
     (PROJECT_ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
@@ -93,8 +109,11 @@ def _words(text):
 
 def test_new_heldout_lines_are_not_near_copies_of_training_lines():
     """Word overlap (shared words over all words of the two lines) stays below 45% for every pair."""
-    training = [(intent, text, _words(text)) for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
-                for intent, text in heldout_examples(path)]
+    training = [
+        (intent, text, _words(text))
+        for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
+        for intent, text in heldout_examples(path)
+    ]
     copies = []
     for intent, text in heldout_examples():
         if intent not in ISSUE8_INTENTS:
@@ -117,14 +136,20 @@ def test_hedges_are_never_yes_or_no(stack):
     assert len(hedges) >= 8
     as_fact, flagged = [], 0
     for text in hedges:
-        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.rasa_auth_token},
-                                 json={"text": text}, timeout=30)
+        response = requests.post(
+            f"{stack.rasa_url}/model/parse",
+            params={"token": stack.settings.rasa_auth_token},
+            json={"text": text},
+            timeout=30,
+        )
         response.raise_for_status()
         parsed = response.json()
         top = [r for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback"][0]["name"]
         if top in {"affirm", "deny"}:
             as_fact.append(f"  {text!r} -> {top}")
         flagged += any(e["entity"] == "hedge" for e in parsed["entities"])
-    SUMMARY_REPORTS.append(f"Hedged answers (held-out): {len(hedges)}; understood as yes or no: {len(as_fact)}; "
-                           f"also flagged by the hedge entity: {flagged}")
+    SUMMARY_REPORTS.append(
+        f"Hedged answers (held-out): {len(hedges)}; understood as yes or no: {len(as_fact)}; "
+        f"also flagged by the hedge entity: {flagged}"
+    )
     assert not as_fact, "hedges understood as yes or no:\n" + "\n".join(as_fact)

@@ -1,6 +1,7 @@
 """The action-call patch against real sockets, without a stack: a closed port, a server that accepts
 and never answers, a server that answers 500, and one that rejects the action (400). Fast enough for
 every run; the full stack version is in test_reliability_faults.py."""
+
 import asyncio
 import json
 import socket
@@ -20,14 +21,16 @@ from rasa.utils.endpoints import EndpointConfig
 import rasa_addons  # noqa: F401  (applies the patches, as loading a channel does)
 from rasa_addons import patches
 
-DOMAIN = Domain.from_dict({
-    "actions": ["action_answer_topic", "validate_checklist_form", "action_finish_checklist"],
-    "forms": {"checklist_form": {"required_slots": ["checklist_step"]}},
-    "slots": {
-        "checklist_step": {"type": "text", "influence_conversation": False, "mappings": [{"type": "from_text"}]},
-        "checklist_state": {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]},
-    },
-})
+DOMAIN = Domain.from_dict(
+    {
+        "actions": ["action_answer_topic", "validate_checklist_form", "action_finish_checklist"],
+        "forms": {"checklist_form": {"required_slots": ["checklist_step"]}},
+        "slots": {
+            "checklist_step": {"type": "text", "influence_conversation": False, "mappings": [{"type": "from_text"}]},
+            "checklist_state": {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]},
+        },
+    }
+)
 
 
 def closed_port() -> int:
@@ -38,17 +41,21 @@ def closed_port() -> int:
 
 def tracker(sender: str, after_message=()) -> DialogueStateTracker:
     """Mid-checklist: the form asked question 3; the user answered; `after_message` happened since."""
-    return DialogueStateTracker.from_events(sender, [
-        ActionExecuted("action_listen"),
-        UserUttered("start the recognition checklist", {"name": "start_checklist"}),
-        ActionExecuted("checklist_form"),
-        ActiveLoop("checklist_form"),
-        SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no"}}),
-        SlotSet("requested_slot", "checklist_step"),
-        ActionExecuted("action_listen"),
-        UserUttered("yep", {"name": "affirm"}, message_id=uuid.uuid4().hex),
-        *after_message,
-    ], slots=DOMAIN.slots)
+    return DialogueStateTracker.from_events(
+        sender,
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("start the recognition checklist", {"name": "start_checklist"}),
+            ActionExecuted("checklist_form"),
+            ActiveLoop("checklist_form"),
+            SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no"}}),
+            SlotSet("requested_slot", "checklist_step"),
+            ActionExecuted("action_listen"),
+            UserUttered("yep", {"name": "affirm"}, message_id=uuid.uuid4().hex),
+            *after_message,
+        ],
+        slots=DOMAIN.slots,
+    )
 
 
 async def call(port: int, sender: str, action: str = "action_answer_topic", same_tracker=None):
@@ -69,8 +76,10 @@ class FakeActionServer:
         await reader.readuntil(b"\r\n\r\n")
         if self.status is None:
             await asyncio.sleep(3600)
-        writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                     % (self.status, len(self.body), self.body))
+        writer.write(
+            b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (self.status, len(self.body), self.body)
+        )
         await writer.drain()
         writer.close()
 
@@ -126,11 +135,17 @@ def test_the_answer_taken_by_the_form_is_handed_back_so_the_checklist_stays_wher
 
 def test_a_form_that_ended_in_the_failed_turn_is_active_again():
     # The last answer was validated and the form ended, then saving failed: back to the confirm step.
-    ended = tracker("ended-" + uuid.uuid4().hex, [
-        ActionExecuted("checklist_form"), SlotSet("checklist_step", "done"),
-        SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no", "q3": "yes"}}),
-        SlotSet("requested_slot", None), ActiveLoop(None), ActionExecuted("action_finish_checklist"),
-    ])
+    ended = tracker(
+        "ended-" + uuid.uuid4().hex,
+        [
+            ActionExecuted("checklist_form"),
+            SlotSet("checklist_step", "done"),
+            SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no", "q3": "yes"}}),
+            SlotSet("requested_slot", None),
+            ActiveLoop(None),
+            ActionExecuted("action_finish_checklist"),
+        ],
+    )
     events, _ = asyncio.run(in_turn(call(closed_port(), "", "action_finish_checklist", ended)))
     assert SlotSet("checklist_step", None) in events and ActiveLoop("checklist_form") in events
     assert SlotSet("checklist_state", {"kind": "recognition", "answers": {"q1": "yes", "q2": "no"}}) in events

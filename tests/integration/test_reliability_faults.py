@@ -1,5 +1,6 @@
 """Faults a real service meets, on a real stack: the action server killed or hung mid-checklist, and
 the Rasa server restarted mid-conversation. Each stack has its own ports and SQLite databases."""
+
 import json
 import os
 import signal
@@ -24,8 +25,13 @@ def action_server(stack):
 def start_action_server(stack):
     """A new action server on the same port, as a supervisor (systemd, Kubernetes) would restart it."""
     log = open(stack.log_dir / "actions.log", "ab")  # noqa: SIM115 (the child process writes to it)
-    process = subprocess.Popen([sys.executable, "-m", "actions.server"], env=rasa_env(stack.settings),
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actions.server"],
+        env=rasa_env(stack.settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     stack.processes.append(process)
     wait_for(f"{stack.action_url}/health", 60, process, stack.log_dir / "actions.log")
     return process
@@ -150,8 +156,12 @@ def test_action_server_down_when_saving_then_the_outcome_is_saved_once(fault_sta
     assert "Your reference is SGA-" in conversation.text, conversation.text
     reference = conversation.text.split("Your reference is ")[1].split(".")[0]
 
-    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "export", "--format", "json",
-                             "--url", stack.settings.database_url], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "sga_tools.cli", "export", "--format", "json", "--url", stack.settings.database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert [r["reference"] for r in json.loads(result.stdout)] == [reference]  # saved once
     assert conversation.slot("checklist_state") is None

@@ -1,6 +1,7 @@
 """Logs stay clean (security issue, finding 7): ordinary and malformed traffic to a running stack
 leaves no ERROR line, no traceback and no user text in the servers' logs, and every log line is
 one line (a message cannot forge another)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,26 +42,48 @@ def send_traffic(stack) -> None:
     rest = f"{stack.rasa_url}/webhooks/rest/webhook"
     # Ordinary use, with personal detail in the text (which the assistant must not log).
     conversation = Conversation(stack)
-    for message in ["hi", "what are the MAPPA levels?",
-                    f"bf of {SECRET_NAME} has a s47 rn, DOB 14/03/2011, n/k address",
-                    '/inform_partnership{"partnership":"kent_medway"}', "start the recognition checklist", "No",
-                    "stop", "yes"]:
+    for message in [
+        "hi",
+        "what are the MAPPA levels?",
+        f"bf of {SECRET_NAME} has a s47 rn, DOB 14/03/2011, n/k address",
+        '/inform_partnership{"partnership":"kent_medway"}',
+        "start the recognition checklist",
+        "No",
+        "stop",
+        "yes",
+    ]:
         conversation.say(message)
     # Malformed traffic from the issue.
     sender = "logs-" + uuid.uuid4().hex
-    for message in ['/ask_mappa_levels{"broken": \n2026-01-01 ERROR FORGED-LOG-LINE ' + SECRET_NAME,
-                    "", "\r\n" * 2500, "/inform_partnership{" + "[" * 3000 + "}", f"/no_such_intent {SECRET_NAME}",
-                    "/inform_partnership{\"partnership\": {\"a\": [1, {\"b\": 2}]}}", "x" * 6000,
-                    "\x00\x01 FORGED-LOG-LINE",
-                    '/inform_partnership{"partnership":"mars"}']:
+    for message in [
+        '/ask_mappa_levels{"broken": \n2026-01-01 ERROR FORGED-LOG-LINE ' + SECRET_NAME,
+        "",
+        "\r\n" * 2500,
+        "/inform_partnership{" + "[" * 3000 + "}",
+        f"/no_such_intent {SECRET_NAME}",
+        '/inform_partnership{"partnership": {"a": [1, {"b": 2}]}}',
+        "x" * 6000,
+        "\x00\x01 FORGED-LOG-LINE",
+        '/inform_partnership{"partnership":"mars"}',
+    ]:
         requests.post(rest, json={"sender": sender, "message": message}, timeout=60)
-    for bad_sender in ["a/b" * 8, "abcdefghijklmnop\x00", "abcdefghijklmnop\nFORGED-LOG-LINE", "abcdefgh%2Fijklmnop",
-                       "a"]:
+    for bad_sender in [
+        "a/b" * 8,
+        "abcdefghijklmnop\x00",
+        "abcdefghijklmnop\nFORGED-LOG-LINE",
+        "abcdefgh%2Fijklmnop",
+        "a",
+    ]:
         requests.post(rest, json={"sender": bad_sender, "message": SECRET_NAME}, timeout=30)
     for body in [b"{not json FORGED-LOG-LINE", b"[]", b"\xff\xfe", b'{"sender": 5}', b"[" * 5000]:
         requests.post(rest, data=body, headers={"Content-Type": "application/json"}, timeout=30)
-    requests.post(rest, data=json.dumps({"sender": sender, "message": SECRET_NAME}), timeout=30,
-                  headers={"Content-Type": "text/plain"})
+    requests.post(
+        rest,
+        data=json.dumps({"sender": sender, "message": SECRET_NAME}),
+        timeout=30,
+        headers={"Content-Type": "text/plain"},
+    )
+
     # The web chat: a conversation, a foreign origin, odd events.
     async def web():
         client = await Client(stack.rasa_url).connect()
@@ -72,6 +95,7 @@ def send_traffic(stack) -> None:
         await client.close()
         with pytest.raises(socketio.exceptions.ConnectionError):
             await Client(stack.rasa_url, "https://evil.example").connect()
+
     asyncio.run(web())
     # The action server: without the token, odd paths and methods, junk with the token.
     token = {"token": stack.settings.action_server_token}

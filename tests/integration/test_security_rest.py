@@ -1,6 +1,7 @@
 """The REST channel and the servers' start-up against the security issue: content type (finding 5),
 senders (findings 4 and 7), namespaces (finding 4), rate limits (finding 3), the Rasa token kept
 off the command line (finding 6)."""
+
 from __future__ import annotations
 
 import http.client
@@ -26,21 +27,35 @@ def new_sender() -> str:
     return "sec-" + uuid.uuid4().hex
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                                          None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
 def test_rest_needs_a_json_content_type(stack, content_type):
     """A page on another origin can send a "simple" cross-origin POST (text/plain) without a preflight."""
     body = json.dumps({"sender": new_sender(), "message": "what are the MAPPA levels?"})
     headers = {"Content-Type": content_type} if content_type else {}
     response = requests.post(webhook(stack), data=body, headers=headers, timeout=30)
     assert response.status_code == 415 and "application/json" in response.json()["error"]
-    ok = requests.post(webhook(stack), data=body, headers={"Content-Type": "application/json; charset=utf-8"},
-                       timeout=30)
+    ok = requests.post(
+        webhook(stack), data=body, headers={"Content-Type": "application/json; charset=utf-8"}, timeout=30
+    )
     assert ok.status_code == 200 and "MAPPA" in ok.text
 
 
-@pytest.mark.parametrize("sender", ["a", "default", "short-sender", "a/bcdefghijklmnopq", "abcdefghijklmnop\x00q",
-                                    "abcdefghijklmnop\nq", "abcdefghij%2Fklmnopq", "abcdefghij%klmnopq", "x" * 65])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "a",
+        "default",
+        "short-sender",
+        "a/bcdefghijklmnopq",
+        "abcdefghijklmnop\x00q",
+        "abcdefghijklmnop\nq",
+        "abcdefghij%2Fklmnopq",
+        "abcdefghij%klmnopq",
+        "x" * 65,
+    ],
+)
 def test_guessable_and_unaddressable_senders_are_refused(stack, sender):
     response = requests.post(webhook(stack), json={"sender": sender, "message": "hello"}, timeout=30)
     assert response.status_code == 400 and "sender" in response.json()["error"]
@@ -57,8 +72,11 @@ def test_every_rest_conversation_can_be_found_through_the_tracker_api(stack):
 
 def test_client_metadata_is_not_stored(stack):
     conversation = Conversation(stack)
-    requests.post(webhook(stack), timeout=30, json={"sender": conversation.client_id, "message": "hello",
-                                                    "metadata": {"role": "admin", "channel": "teams"}})
+    requests.post(
+        webhook(stack),
+        timeout=30,
+        json={"sender": conversation.client_id, "message": "hello", "metadata": {"role": "admin", "channel": "teams"}},
+    )
     user_events = [e for e in conversation.tracker()["events"] if e["event"] == "user"]
     assert user_events and not any("admin" in json.dumps(e.get("metadata") or {}) for e in user_events)
 
@@ -67,11 +85,12 @@ def test_rate_limit_per_sender(stack):
     budget = int(stack.settings.rate_limit_per_sender.split("/")[0])
     sender = new_sender()
     session = requests.Session()
-    statuses = [session.post(webhook(stack), json={"sender": sender, "message": ""}, timeout=30).status_code
-                for _ in range(budget)]  # blank messages: answered before the NLU, so this is quick
+    statuses = [
+        session.post(webhook(stack), json={"sender": sender, "message": ""}, timeout=30).status_code
+        for _ in range(budget)
+    ]  # blank messages: answered before the NLU, so this is quick
     assert statuses == [200] * budget
-    refused = session.post(webhook(stack), json={"sender": sender, "message": "what are the MAPPA levels?"},
-                           timeout=30)
+    refused = session.post(webhook(stack), json={"sender": sender, "message": "what are the MAPPA levels?"}, timeout=30)
     assert refused.status_code == 429 and refused.json()["error"] == RATE_LIMITED_REPLY
     assert refused.headers["Retry-After"] == "60"
     other = session.post(webhook(stack), json={"sender": new_sender(), "message": ""}, timeout=30)
@@ -86,8 +105,12 @@ def test_rate_limit_per_client_address(stack):
     connection = http.client.HTTPConnection(host, port, timeout=30, source_address=("127.0.0.2", 0))
 
     def post(sender: str) -> tuple[int, bytes]:
-        connection.request("POST", "/webhooks/rest/webhook", body=json.dumps({"sender": sender, "message": " "}),
-                           headers={"Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            "/webhooks/rest/webhook",
+            body=json.dumps({"sender": sender, "message": " "}),
+            headers={"Content-Type": "application/json"},
+        )
         response = connection.getresponse()
         return response.status, response.read()
 

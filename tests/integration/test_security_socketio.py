@@ -1,6 +1,7 @@
 """The socket.io channel (the web widget's) against the security issue: origins (finding 5), size and
 type limits and rate limits (finding 3), server-issued session ids bound to one live connection
 (finding 4), and its namespace kept apart from REST's."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,9 @@ class Client:
 
     async def connect(self, session_id: Optional[str] = None) -> "Client":
         headers = {"Origin": self.origin} if self.origin else {}
-        await self.sio.connect(self.url, headers=headers, transports=["polling"], socketio_path="/socket.io",
-                               wait_timeout=10)
+        await self.sio.connect(
+            self.url, headers=headers, transports=["polling"], socketio_path="/socket.io", wait_timeout=10
+        )
         await self.sio.emit("session_request", {"session_id": session_id})
         await asyncio.wait_for(self.confirmed.wait(), 10)
         return self
@@ -84,8 +86,12 @@ def test_only_the_widget_page_may_connect(stack):
 
     run(scenario())
     # The long-polling transport refuses a foreign page too.
-    polled = requests.get(f"{stack.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling"},
-                          headers={"Origin": "https://evil.example"}, timeout=10)
+    polled = requests.get(
+        f"{stack.rasa_url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": "https://evil.example"},
+        timeout=10,
+    )
     assert polled.status_code == 400
 
 
@@ -156,8 +162,11 @@ def test_session_ids_are_issued_by_the_server_and_bound_to_one_connection(stack)
         return session_id
 
     session_id = run(scenario())
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{session_id}/tracker",
-                           params={"token": stack.settings.rasa_auth_token}, timeout=10).json()
+    tracker = requests.get(
+        f"{stack.rasa_url}/conversations/{session_id}/tracker",
+        params={"token": stack.settings.rasa_auth_token},
+        timeout=10,
+    ).json()
     assert tracker["slots"]["partnership"] == "west_midlands"
     assert tracker["latest_input_channel"] == "socketio"
     assert not [e for e in tracker["events"] if e.get("event") == "user" and e.get("text") == "go back"]
@@ -171,11 +180,17 @@ def test_rest_cannot_write_into_a_web_chat_session(stack):
         return client.session_id
 
     session_id = run(scenario())
-    response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
-                             json={"sender": session_id, "message": '/inform_partnership{"partnership":"kent_medway"}'})
+    response = requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        timeout=30,
+        json={"sender": session_id, "message": '/inform_partnership{"partnership":"kent_medway"}'},
+    )
     assert response.status_code == 200
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{session_id}/tracker",
-                           params={"token": stack.settings.rasa_auth_token}, timeout=10).json()
+    tracker = requests.get(
+        f"{stack.rasa_url}/conversations/{session_id}/tracker",
+        params={"token": stack.settings.rasa_auth_token},
+        timeout=10,
+    ).json()
     assert tracker["slots"].get("partnership") is None
     assert response.json()[0]["recipient_id"] == "rest-" + session_id
 
@@ -224,7 +239,11 @@ def test_websocket_transport_checks_the_origin_and_the_size(stack):
 
 def test_the_page_gets_one_cors_header(stack):
     """engine.io's own CORS headers stay off: with Rasa's they would come twice, and browsers refuse that."""
-    polled = requests.get(f"{stack.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling"},
-                          headers={"Origin": PAGE_ORIGIN}, timeout=10)
+    polled = requests.get(
+        f"{stack.rasa_url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": PAGE_ORIGIN},
+        timeout=10,
+    )
     assert polled.status_code == 200
     assert polled.raw.headers.getlist("Access-Control-Allow-Origin") == [PAGE_ORIGIN]

@@ -9,6 +9,7 @@ signed by the stand-in's key, posted to /webhooks/teams/webhook.
 What this cannot show (docs/teams.md): that Microsoft's token issuance and key rotation behave as
 the stand-in does, how the Teams clients render the markdown and cards, and tenant policies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -69,9 +70,14 @@ class Connector:
                 with connector.lock:
                     connector.requests.append("GET " + self.path)
                 if self.path == "/openid":
-                    self._json({"issuer": ISSUER, "jwks_uri": f"{connector.base}/keys",
-                                "id_token_signing_alg_values_supported": ["RS256"],
-                                "token_endpoint_auth_methods_supported": ["private_key_jwt"]})
+                    self._json(
+                        {
+                            "issuer": ISSUER,
+                            "jwks_uri": f"{connector.base}/keys",
+                            "id_token_signing_alg_values_supported": ["RS256"],
+                            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+                        }
+                    )
                 elif self.path == "/keys":
                     jwk = RSAAlgorithm.to_jwk(connector.key.public_key(), as_dict=True)
                     jwk.update({"kid": KID, "use": "sig", "endorsements": ["msteams", "webchat"]})
@@ -96,12 +102,14 @@ class Connector:
                 # /v3/conversations/{id}/activities[/{activityId}]
                 if len(parts) in (5, 6) and parts[1:3] == ["v3", "conversations"] and parts[4] == "activities":
                     with connector.lock:
-                        connector.activities.append({
-                            "conversation": unquote(parts[3]),
-                            "reply_to": unquote(parts[5]) if len(parts) == 6 else None,
-                            "authorization": self.headers.get("Authorization"),
-                            "activity": json.loads(body),
-                        })
+                        connector.activities.append(
+                            {
+                                "conversation": unquote(parts[3]),
+                                "reply_to": unquote(parts[5]) if len(parts) == 6 else None,
+                                "authorization": self.headers.get("Authorization"),
+                                "activity": json.loads(body),
+                            }
+                        )
                     self._json({"id": uuid.uuid4().hex})
                     return
                 self._json({"error": "not found"}, 404)
@@ -122,8 +130,9 @@ class Connector:
         with self.lock:
             return [a for a in self.activities if a["conversation"] == conversation_id]
 
-    def wait_for(self, conversation_id: str, done: Callable[[List[Dict[str, Any]]], bool],
-                 timeout: float = 45) -> List[Dict[str, Any]]:
+    def wait_for(
+        self, conversation_id: str, done: Callable[[List[Dict[str, Any]]], bool], timeout: float = 45
+    ) -> List[Dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             posted = self.posted(conversation_id)
@@ -135,16 +144,30 @@ class Connector:
 
     def sign(self, key: Optional[rsa.RSAPrivateKey] = None, kid: str = KID, **claims: Any) -> str:
         now = int(time.time())
-        payload = {"iss": ISSUER, "aud": APP_ID, "nbf": now - 10, "iat": now - 10, "exp": now + 600,
-                   "serviceurl": self.base}
+        payload = {
+            "iss": ISSUER,
+            "aud": APP_ID,
+            "nbf": now - 10,
+            "iat": now - 10,
+            "exp": now + 600,
+            "serviceurl": self.base,
+        }
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
         return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": kid})
 
 
-def teams_activity(connector: Connector, text: Optional[str] = None, *, user: str = "", conversation: str = "",
-                   service_url: Optional[str] = None, value: Any = None, tenant: str = TENANT_ID,
-                   kind: str = "message") -> Dict[str, Any]:
+def teams_activity(
+    connector: Connector,
+    text: Optional[str] = None,
+    *,
+    user: str = "",
+    conversation: str = "",
+    service_url: Optional[str] = None,
+    value: Any = None,
+    tenant: str = TENANT_ID,
+    kind: str = "message",
+) -> Dict[str, Any]:
     """An activity as the Teams service sends it for a personal (1:1) chat."""
     activity: Dict[str, Any] = {
         "type": kind,
@@ -153,10 +176,16 @@ def teams_activity(connector: Connector, text: Optional[str] = None, *, user: st
         "localTimestamp": "2024-05-01T11:00:00.000+01:00",
         "serviceUrl": service_url if service_url is not None else connector.base,
         "channelId": "msteams",
-        "from": {"id": user or "29:1" + uuid.uuid4().hex, "name": "Test Practitioner",
-                 "aadObjectId": str(uuid.uuid4())},
-        "conversation": {"conversationType": "personal", "tenantId": tenant,
-                         "id": conversation or "a:1" + uuid.uuid4().hex},
+        "from": {
+            "id": user or "29:1" + uuid.uuid4().hex,
+            "name": "Test Practitioner",
+            "aadObjectId": str(uuid.uuid4()),
+        },
+        "conversation": {
+            "conversationType": "personal",
+            "tenantId": tenant,
+            "id": conversation or "a:1" + uuid.uuid4().hex,
+        },
         "recipient": {"id": "28:" + APP_ID, "name": "Safeguarding guidance"},
         "textFormat": "plain",
         "locale": "en-GB",
@@ -170,8 +199,13 @@ def teams_activity(connector: Connector, text: Optional[str] = None, *, user: st
     return activity
 
 
-def send(stack, activity: Any = None, token: Optional[str] = None, body: Optional[bytes] = None,
-         authorization: Optional[str] = None) -> requests.Response:
+def send(
+    stack,
+    activity: Any = None,
+    token: Optional[str] = None,
+    body: Optional[bytes] = None,
+    authorization: Optional[str] = None,
+) -> requests.Response:
     headers = {"Content-Type": "application/json"}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -209,7 +243,8 @@ def posted_before_a_later_message(stack, connector: Connector, user: str, conver
     later = teams_activity(connector, "what are the MAPPA levels?", user=user, conversation=conversation)
     assert send(stack, later, connector.sign()).status_code == 200
     posted = connector.wait_for(
-        conversation, lambda p: "Level 3" in text_of([r for r in p if r["reply_to"] == later["id"]]))
+        conversation, lambda p: "Level 3" in text_of([r for r in p if r["reply_to"] == later["id"]])
+    )
     return [r for r in posted if r["reply_to"] != later["id"]]
 
 
@@ -225,6 +260,7 @@ def submit_value(action: Dict[str, Any]) -> Dict[str, Any]:
 
 # --- fixtures -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def connector():
     running = Connector().start()
@@ -234,9 +270,14 @@ def connector():
 
 @pytest.fixture(scope="module")
 def teams_stack(tmp_path_factory, connector):
-    settings = stack_settings(tmp_path_factory.mktemp("teams"), teams_app_id=APP_ID, teams_app_password=APP_PASSWORD,
-                              teams_tenant_id=TENANT_ID, teams_openid_config_url=f"{connector.base}/openid",
-                              teams_token_url=f"{connector.base}/token")
+    settings = stack_settings(
+        tmp_path_factory.mktemp("teams"),
+        teams_app_id=APP_ID,
+        teams_app_password=APP_PASSWORD,
+        teams_tenant_id=TENANT_ID,
+        teams_openid_config_url=f"{connector.base}/openid",
+        teams_token_url=f"{connector.base}/token",
+    )
     stack = start_stack(settings, "teams")
     assert not [r for r in connector.requests if r.startswith("GET")], "keys must not be fetched at start"
     yield stack
@@ -244,6 +285,7 @@ def teams_stack(tmp_path_factory, connector):
 
 
 # --- through the real stack -------------------------------------------------------------------------
+
 
 @pytest.mark.integration
 def test_question_gets_an_answer_with_levels_and_citation(teams_stack, connector):
@@ -274,8 +316,9 @@ def test_local_topic_offers_a_card_and_its_submit_answers(teams_stack, connector
     user = "29:1" + uuid.uuid4().hex
     conversation = "a:1" + uuid.uuid4().hex
     service_url = connector.base + "/"
-    question = teams_activity(connector, "who makes the decision to disclose?", user=user,
-                              conversation=conversation, service_url=service_url)
+    question = teams_activity(
+        connector, "who makes the decision to disclose?", user=user, conversation=conversation, service_url=service_url
+    )
     assert send(teams_stack, question, connector.sign(serviceurl=service_url)).status_code == 200
     posted = connector.wait_for(conversation, lambda p: bool(card_actions(p)))
     assert "Which partnership" in text_of(posted)
@@ -286,8 +329,9 @@ def test_local_topic_offers_a_card_and_its_submit_answers(teams_stack, connector
     assert payload_from_value(submit_value(chosen)) == '/inform_partnership{"partnership":"kent_medway"}'
 
     # Clicking the button: Teams sends a message activity with `value` and no text.
-    click = teams_activity(connector, None, user=user, conversation=conversation, service_url=service_url,
-                           value=submit_value(chosen))
+    click = teams_activity(
+        connector, None, user=user, conversation=conversation, service_url=service_url, value=submit_value(chosen)
+    )
     click["replyToId"] = posted[-1]["activity"].get("id", "card")
     before = len(posted)
     assert send(teams_stack, click, connector.sign(serviceurl=service_url)).status_code == 200
@@ -300,10 +344,15 @@ def test_local_topic_offers_a_card_and_its_submit_answers(teams_stack, connector
 @pytest.mark.integration
 def test_tokens_that_are_not_from_the_bot_framework_for_this_bot_get_401(teams_stack, connector):
     now = int(time.time())
-    hs256 = jwt.encode({"iss": ISSUER, "aud": APP_ID, "exp": now + 600, "serviceurl": connector.base},
-                       "a-guessed-shared-secret-of-32-bytes-or-more", algorithm="HS256", headers={"kid": KID})
-    unsigned = jwt.encode({"iss": ISSUER, "aud": APP_ID, "exp": now + 600, "serviceurl": connector.base},
-                          None, algorithm="none")
+    hs256 = jwt.encode(
+        {"iss": ISSUER, "aud": APP_ID, "exp": now + 600, "serviceurl": connector.base},
+        "a-guessed-shared-secret-of-32-bytes-or-more",
+        algorithm="HS256",
+        headers={"kid": KID},
+    )
+    unsigned = jwt.encode(
+        {"iss": ISSUER, "aud": APP_ID, "exp": now + 600, "serviceurl": connector.base}, None, algorithm="none"
+    )
     cases = {
         "wrong signature": "Bearer " + connector.sign(key=new_key()),
         "wrong audience": "Bearer " + connector.sign(aud=str(uuid.uuid4())),
@@ -327,27 +376,32 @@ def test_tokens_that_are_not_from_the_bot_framework_for_this_bot_get_401(teams_s
         else:
             response = send(teams_stack, activity, authorization=authorization)
         assert response.status_code == 401, name
-    assert not posted_before_a_later_message(teams_stack, connector, user, conversation), \
+    assert not posted_before_a_later_message(teams_stack, connector, user, conversation), (
         "nothing may be posted for a refused activity"
+    )
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name,body", [
-    ("not JSON", b"{not json"),
-    ("a list", b"[]"),
-    ("not UTF-8", b"\xff\xfe\x00"),
-    ("empty", b""),
-    ("no type", json.dumps({"text": "hi"}).encode()),
-    ("no serviceUrl", json.dumps({"type": "message", "text": "hi"}).encode()),
-])
+@pytest.mark.parametrize(
+    "name,body",
+    [
+        ("not JSON", b"{not json"),
+        ("a list", b"[]"),
+        ("not UTF-8", b"\xff\xfe\x00"),
+        ("empty", b""),
+        ("no type", json.dumps({"text": "hi"}).encode()),
+        ("no serviceUrl", json.dumps({"type": "message", "text": "hi"}).encode()),
+    ],
+)
 def test_malformed_bodies_get_400(teams_stack, connector, name, body):
     response = send(teams_stack, body=body, token=connector.sign())
     assert response.status_code == 400, name
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("change", ["no conversation", "no sender", "text is a number", "plain http elsewhere",
-                                    "not a URL"])
+@pytest.mark.parametrize(
+    "change", ["no conversation", "no sender", "text is a number", "plain http elsewhere", "not a URL"]
+)
 def test_activities_missing_what_a_reply_needs_get_400(teams_stack, connector, change):
     activity = teams_activity(connector, "what are the MAPPA levels?")
     token = connector.sign()
@@ -369,8 +423,9 @@ def test_activities_missing_what_a_reply_needs_get_400(teams_stack, connector, c
 @pytest.mark.integration
 def test_another_tenant_gets_403_and_other_activity_types_are_acknowledged(teams_stack, connector):
     user, conversation = "29:1" + uuid.uuid4().hex, "a:1" + uuid.uuid4().hex
-    other = teams_activity(connector, "what are the MAPPA levels?", user=user, conversation=conversation,
-                           tenant=str(uuid.uuid4()))
+    other = teams_activity(
+        connector, "what are the MAPPA levels?", user=user, conversation=conversation, tenant=str(uuid.uuid4())
+    )
     assert send(teams_stack, other, connector.sign()).status_code == 403
     update = teams_activity(connector, None, user=user, conversation=conversation, kind="conversationUpdate")
     update["membersAdded"] = [{"id": "28:" + APP_ID}]
@@ -388,8 +443,12 @@ def test_mention_is_stripped_and_token_and_keys_are_fetched_once(teams_stack, co
     connector.wait_for(activity["conversation"]["id"], lambda p: "Level 3" in text_of(p))
     assert connector.token_requests, "the token endpoint was never called"
     for form in connector.token_requests:
-        assert form == {"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_PASSWORD,
-                        "scope": "https://api.botframework.com/.default"}
+        assert form == {
+            "grant_type": "client_credentials",
+            "client_id": APP_ID,
+            "client_secret": APP_PASSWORD,
+            "scope": "https://api.botframework.com/.default",
+        }
     assert len(connector.token_requests) == 1, "the token is cached until it expires"
     assert connector.requests.count("GET /keys") == 1, "keys are cached (refreshed daily or on a new key id)"
 
@@ -401,11 +460,18 @@ def test_health_route(teams_stack):
 
 # --- in-process: the disabled channel and the rendering ------------------------------------------------
 
+
 def test_without_app_id_the_channel_contacts_nothing_and_answers_503(connector):
     before = list(connector.requests)
-    channel = TeamsInput.from_credentials({"app_id": "", "app_password": "", "tenant_id": "",
-                                           "openid_config_url": f"{connector.base}/openid",
-                                           "token_url": f"{connector.base}/token"})
+    channel = TeamsInput.from_credentials(
+        {
+            "app_id": "",
+            "app_password": "",
+            "tenant_id": "",
+            "openid_config_url": f"{connector.base}/openid",
+            "token_url": f"{connector.base}/token",
+        }
+    )
     assert channel.enabled is False
 
     async def never(message):
@@ -432,7 +498,8 @@ def test_token_url_follows_the_tenant():
 def test_markdown_keeps_lines_and_italicises_citations():
     text = "Title\n\nLine one\nLine two\n- a\n- b\n\nSource: X procedure 1.2, section 3 (https://x.example/a*b)"
     assert to_teams_markdown(text) == (
-        "Title\n\nLine one\n\nLine two\n\n- a\n- b\n\n*Source: X procedure 1.2, section 3 (https://x.example/a\\*b)*")
+        "Title\n\nLine one\n\nLine two\n\n- a\n- b\n\n*Source: X procedure 1.2, section 3 (https://x.example/a\\*b)*"
+    )
 
 
 def test_card_values_in_either_form_give_the_payload():

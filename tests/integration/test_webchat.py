@@ -5,6 +5,7 @@ Debian's chromium (/usr/bin/chromium) driven by Playwright for Python; no browse
 sga_tools.webchat` on a free port, and the Rasa server of this module allows that page's origin.
 A screenshot goes to tests/artifacts/webchat.png.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,20 +25,32 @@ CHROMIUM = Path("/usr/bin/chromium")
 DIST = PROJECT_ROOT / "web" / "dist"
 NOTICE = "Guidance from local procedures, not legal advice. If a child is in immediate danger, call 999."
 REPLY_TIMEOUT = 60_000  # ms; the first reply after start can be slow on a busy machine
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _require_browser_tools():
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the web chat test needs Debian's chromium. Install it with "
-                    "`scripts/setup-web.sh --browser` (as root) or `sudo apt-get install -y chromium`. "
-                    "Never `playwright install`.")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the web chat test needs Debian's chromium. Install it with "
+            "`scripts/setup-web.sh --browser` (as root) or `sudo apt-get install -y chromium`. "
+            "Never `playwright install`."
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.fail("Playwright for Python is not installed in the venv: it is a test dependency "
-                    "(pip install playwright; do not run `playwright install`, the test uses /usr/bin/chromium)")
+        pytest.fail(
+            "Playwright for Python is not installed in the venv: it is a test dependency "
+            "(pip install playwright; do not run `playwright install`, the test uses /usr/bin/chromium)"
+        )
     built = DIST / ".sga-built"
     if not (DIST / "widget.js").exists() or not built.exists():
         pytest.fail(f"the web widget is not built in {DIST}: run scripts/setup-web.sh")
@@ -57,8 +70,9 @@ def web_port() -> str:
 def webchat_stack(tmp_path_factory, web_port):
     """The stack as `sga run` starts it, page server included, on free ports; Rasa allows the page's origin."""
     _require_browser_tools()
-    settings = stack_settings(tmp_path_factory.mktemp("webchat"), rasa_cors=f"http://localhost:{web_port}",
-                              webchat_port=web_port)
+    settings = stack_settings(
+        tmp_path_factory.mktemp("webchat"), rasa_cors=f"http://localhost:{web_port}", webchat_port=web_port
+    )
     running = start_stack(settings, "webchat", webchat=True)
     yield running
     running.stop()
@@ -145,10 +159,12 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     try:
         ask("what are the MAPPA levels?")
     except AssertionError as error:
-        pytest.fail("no bot reply reached the browser over socket.io. With session_persistence, Rasa 3.6's "
-                    "own socketio channel loses every reply on python-socketio >= 5.10 (RasaHQ/rasa #13027): "
-                    "bot/credentials.yml must use rasa_addons.channels.socketio.SocketIOInput (or pin python-socketio<5.10). "
-                    f"Logs: {ARTIFACTS / 'logs' / 'webchat'}\n{error}")
+        pytest.fail(
+            "no bot reply reached the browser over socket.io. With session_persistence, Rasa 3.6's "
+            "own socketio channel loses every reply on python-socketio >= 5.10 (RasaHQ/rasa #13027): "
+            "bot/credentials.yml must use rasa_addons.channels.socketio.SocketIOInput (or pin python-socketio<5.10). "
+            f"Logs: {ARTIFACTS / 'logs' / 'webchat'}\n{error}"
+        )
     expect(log).to_contain_text("Level 3")
     citation = page.locator(".sga-citation").filter(has_text="West Midlands procedure 2.14").first
     expect(citation).to_be_visible()
@@ -237,15 +253,19 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     expect(bot).not_to_have_count(before)
 
     # Rasa kept one conversation under the stored session id, across the reload.
-    tracker = requests.get(f"{webchat_stack.rasa_url}/conversations/{session_id}/tracker",
-                           params={"token": webchat_stack.settings.rasa_auth_token}, timeout=30).json()
+    tracker = requests.get(
+        f"{webchat_stack.rasa_url}/conversations/{session_id}/tracker",
+        params={"token": webchat_stack.settings.rasa_auth_token},
+        timeout=30,
+    ).json()
     said = [e.get("text") for e in tracker["events"] if e["event"] == "user"]
     assert "what are the MAPPA levels?" in said and "hello" in said
     assert tracker["slots"]["partnership"] == "west_midlands"
 
     # The long-polling fallback is allowed for this page's origin (Rasa's --cors).
-    status = page.evaluate("url => fetch(url).then(r => r.status)",
-                           f"{webchat_stack.rasa_url}/socket.io/?EIO=4&transport=polling")
+    status = page.evaluate(
+        "url => fetch(url).then(r => r.status)", f"{webchat_stack.rasa_url}/socket.io/?EIO=4&transport=polling"
+    )
     assert status == 200
 
     page.set_viewport_size({"width": 1024, "height": 1400})

@@ -1,4 +1,5 @@
 """Wording rules for answers, checked on the real content."""
+
 from sga import answers
 from sga.content import content
 

@@ -1,12 +1,12 @@
 """The three guided checklists (recognition, risk assessment, disclosure): their content loads, every
 item says why it is asked and where it comes from, and the answers lead to the outcome and next steps
 the procedures imply, for each partnership. Also walks each checklist through the engine."""
+
 from __future__ import annotations
 
 from typing import Dict
 
 import pytest
-
 import yaml
 
 from sga.checklists import engine, prompts
@@ -40,6 +40,7 @@ def evaluate(content, kind, partnership, default, **overrides):
 
 
 # --- the content itself --------------------------------------------------------------------------
+
 
 def test_the_three_checklists_load_with_matching_kind_and_version(content):
     for kind in KINDS:
@@ -77,7 +78,10 @@ def test_every_item_has_help_and_a_citation_naming_partnership_procedure_and_sec
 def test_next_steps_are_cited(content, kind):
     for step in content[kind].next_steps:
         assert step.text.strip() and step.cite.strip()
-        assert any(name in step.cite for name in ("Kent and Medway 2.4.1", "West Midlands 2.14", "general safeguarding practice")), step.cite
+        assert any(
+            name in step.cite
+            for name in ("Kent and Medway 2.4.1", "West Midlands 2.14", "general safeguarding practice")
+        ), step.cite
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -125,8 +129,16 @@ def test_every_answer_has_a_button_intent_and_every_option_is_known_to_the_nlu(c
 
 # --- recognition: Kent and Medway ------------------------------------------------------------------
 
-KM_INDICATORS = ("km_schedule_one", "km_caution", "km_civil_finding", "km_s47_abuse", "km_admitted_abuse",
-                 "km_other_behaviour", "km_adult_offender_notified", "km_mappa")
+KM_INDICATORS = (
+    "km_schedule_one",
+    "km_caution",
+    "km_civil_finding",
+    "km_s47_abuse",
+    "km_admitted_abuse",
+    "km_other_behaviour",
+    "km_adult_offender_notified",
+    "km_mappa",
+)
 S47_REQUIRED = "A Section 47 Enquiry must be started"
 EMERGENCY = "call 999"
 
@@ -243,8 +255,10 @@ def test_wm_definition_needs_one_route_and_continuing_risk(content, route):
 def test_wm_unclear_cases(content):
     assert evaluate(content, "recognition", WM, NOT_KNOWN)[0].outcome == "definition_unclear"
     assert evaluate(content, "recognition", WM, NO, wm_continuing_risk=YES)[0].outcome == "definition_unclear"
-    assert evaluate(content, "recognition", WM, NO, wm_crime_evidence=YES,
-                    wm_continuing_risk=NOT_KNOWN)[0].outcome == "definition_unclear"
+    assert (
+        evaluate(content, "recognition", WM, NO, wm_crime_evidence=YES, wm_continuing_risk=NOT_KNOWN)[0].outcome
+        == "definition_unclear"
+    )
     assert evaluate(content, "recognition", WM, NO, wm_crime_evidence=YES)[0].outcome == "definition_not_met"
 
 
@@ -314,7 +328,9 @@ def test_ra_west_midlands(content):
     result, _ = evaluate(content, "risk_assessment", WM, NO)
     assert result.outcome == "gaps_before_decision"
     # the items are cited to Kent and Medway even for West Midlands users (bar the emergency question)
-    assert all(i.cite.startswith("Kent and Medway 2.4.1") for i in checklist.items_for(WM) if i.id != "immediate_danger")
+    assert all(
+        i.cite.startswith("Kent and Medway 2.4.1") for i in checklist.items_for(WM) if i.id != "immediate_danger"
+    )
 
 
 # --- disclosure ------------------------------------------------------------------------------------
@@ -345,15 +361,30 @@ def test_disclosure_all_not_known_is_not_ready(content, partnership):
 
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_disclosure_not_yet_made_reminds_what_to_note_afterwards(content, partnership):
-    result, steps = evaluate(content, "disclosure", partnership, YES, **NEEDED,
-                             dp_after_seriousness="not_disclosed", dp_after_protection="not_disclosed")
+    result, steps = evaluate(
+        content,
+        "disclosure",
+        partnership,
+        YES,
+        **NEEDED,
+        dp_after_seriousness="not_disclosed",
+        dp_after_protection="not_disclosed",
+    )
     assert result.outcome == "disclosure_justified_and_planned"
     assert "immediate plans for protection" in steps
 
 
 def test_disclosure_risk_exceptions_and_no_probation_are_not_gaps(content):
-    result, steps = evaluate(content, "disclosure", KM, YES, **NEEDED, dp_probation_powers="not_supervised",
-                             dp_consent_sought="would_increase_risk", dp_self_disclosure="would_increase_risk")
+    result, steps = evaluate(
+        content,
+        "disclosure",
+        KM,
+        YES,
+        **NEEDED,
+        dp_probation_powers="not_supervised",
+        dp_consent_sought="would_increase_risk",
+        dp_self_disclosure="would_increase_risk",
+    )
     assert result.outcome == "disclosure_justified_and_planned"
     assert "Seek the person's consent" not in steps
 
@@ -388,12 +419,36 @@ def test_disclosure_west_midlands_points_to_police_schemes_and_duty_to_share(con
 # --- walking the engine ------------------------------------------------------------------------------
 
 EXPECTED_ALL = {
-    ("recognition", KM): {"Yes": "may_pose_risk", "No": "no_indicator_identified", "Not known": "more_information_needed"},
-    ("recognition", WM): {"Yes": "meets_definition", "No": "no_indicator_identified", "Not known": "definition_unclear"},
-    ("risk_assessment", KM): {"Yes": "ready_for_decision", "No": "gaps_before_decision", "Not known": "gaps_before_decision"},
-    ("risk_assessment", WM): {"Yes": "ready_for_decision", "No": "gaps_before_decision", "Not known": "gaps_before_decision"},
-    ("disclosure", KM): {"Yes": "use_less_intrusive_route", "No": "children_need_protection", "Not known": "not_ready_to_disclose"},
-    ("disclosure", WM): {"Yes": "use_less_intrusive_route", "No": "children_need_protection", "Not known": "not_ready_to_disclose"},
+    ("recognition", KM): {
+        "Yes": "may_pose_risk",
+        "No": "no_indicator_identified",
+        "Not known": "more_information_needed",
+    },
+    ("recognition", WM): {
+        "Yes": "meets_definition",
+        "No": "no_indicator_identified",
+        "Not known": "definition_unclear",
+    },
+    ("risk_assessment", KM): {
+        "Yes": "ready_for_decision",
+        "No": "gaps_before_decision",
+        "Not known": "gaps_before_decision",
+    },
+    ("risk_assessment", WM): {
+        "Yes": "ready_for_decision",
+        "No": "gaps_before_decision",
+        "Not known": "gaps_before_decision",
+    },
+    ("disclosure", KM): {
+        "Yes": "use_less_intrusive_route",
+        "No": "children_need_protection",
+        "Not known": "not_ready_to_disclose",
+    },
+    ("disclosure", WM): {
+        "Yes": "use_less_intrusive_route",
+        "No": "children_need_protection",
+        "Not known": "not_ready_to_disclose",
+    },
 }
 
 

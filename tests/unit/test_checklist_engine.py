@@ -1,4 +1,5 @@
 """The checklist engine, driven by what the NLU understood (intents and entities), as the user sees it."""
+
 from __future__ import annotations
 
 import pytest
@@ -131,8 +132,9 @@ def test_forged_or_incomplete_states_are_never_saved():
     engine.handle(half, YES, WM)
     half.stage = Stage.CONFIRM
     assert "not every question was answered" in engine.problems_before_saving(half, WM, "rest")
-    forged = ChecklistState.from_slot({**complete.to_slot(), "answers": {
-        **complete.answers, next(iter(complete.answers)): "Jane Doe, 1 High St"}})
+    forged = ChecklistState.from_slot(
+        {**complete.to_slot(), "answers": {**complete.answers, next(iter(complete.answers)): "Jane Doe, 1 High St"}}
+    )
     assert forged is not None
     assert "an answer is not one of the item's options" in engine.problems_before_saving(forged, WM, "rest")
     assert ChecklistState.from_slot({"kind": "no_such_checklist"}) is None

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from sga.content import PARTNERSHIPS, load_content, PROCEDURES_DIR
+from sga.content import PARTNERSHIPS, PROCEDURES_DIR, load_content
 from tests.conftest import CONTRACT_PATH
 
 CONTRACT = CONTRACT_PATH
@@ -57,5 +57,7 @@ def test_unconfirmed_facts_stay_out():
 
 def test_mappa_category_four_is_included():
     data = load_content()
-    text = " ".join(d.entries["mappa.categories"].short for d in data.documents.values() if "mappa.categories" in d.entries)
+    text = " ".join(
+        d.entries["mappa.categories"].short for d in data.documents.values() if "mappa.categories" in d.entries
+    )
     assert "Category 4" in text

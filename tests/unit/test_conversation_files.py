@@ -4,13 +4,21 @@ Run without the stack: every file parses, every dialogue has an id, a one-line w
 known expectation keys; every topic id is in ../shared/topics.yml (or out_of_scope); every item id
 is in procedures/checklists/; there are at least 120 dialogues, with unique ids.
 """
+
 from collections import Counter
 
 import pytest
 import yaml
 
 from tests.conversations.dialogues import (
-    OUT_OF_SCOPE, Dialogue, checklist_items, contract_topics, dialogue_files, load_dialogues, problems, recorded_as,
+    OUT_OF_SCOPE,
+    Dialogue,
+    checklist_items,
+    contract_topics,
+    dialogue_files,
+    load_dialogues,
+    problems,
+    recorded_as,
     shows_stage,
 )
 
@@ -51,13 +59,25 @@ def test_the_checks_catch_what_they_should():
     assert not recorded_as(summary, "km_schedule_one", "yes")
     assert not recorded_as(f"- {question} No", "km_schedule_one", "not_known")
     assert shows_stage(summary, "summary") and not shows_stage(summary, "role")
-    bad = Dialogue(id="Bad Id", why="two\nlines", theme="x", turns=[
-        {"user": False, "topic": "no.such.topic", "recorded": {"no_such_item": "yes"}},
-        {"fill": "no", "until": "nowhere"},
-        {"user": "hi", "asks": "km_schedule_one", "recorded": {"km_schedule_one": "maybe"}},
-    ])
+    bad = Dialogue(
+        id="Bad Id",
+        why="two\nlines",
+        theme="x",
+        turns=[
+            {"user": False, "topic": "no.such.topic", "recorded": {"no_such_item": "yes"}},
+            {"fill": "no", "until": "nowhere"},
+            {"user": "hi", "asks": "km_schedule_one", "recorded": {"km_schedule_one": "maybe"}},
+        ],
+    )
     found = "\n".join(problems(bad))
-    for expected in ("snake_case", "one line", "`user` must be text", "no.such.topic", "no_such_item",
-                     "`until` must be", "no answer value 'maybe'"):
+    for expected in (
+        "snake_case",
+        "one line",
+        "`user` must be text",
+        "no.such.topic",
+        "no_such_item",
+        "`until` must be",
+        "no answer value 'maybe'",
+    ):
         assert expected in found, expected
     assert "asserts none of" in "\n".join(problems(Dialogue(id="x", why="y", theme="t", turns=[{"user": "hi"}])))

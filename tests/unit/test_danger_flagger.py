@@ -5,6 +5,7 @@ Messages go through Rasa's own SpacyNLP and SpacyTokenizer with the project's sp
 lexicon sees are the ones the server sees. Recall and false alarms on the held-out set, with the
 classifier, are measured in tests/integration/test_emergency_recall.py.
 """
+
 import re
 import subprocess
 import sys
@@ -17,8 +18,8 @@ from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from sga.settings import PROJECT_ROOT
 from rasa_addons.nlu.danger import DangerFlagger, Lexicon
+from sga.settings import PROJECT_ROOT
 
 SPACY_DIR = PROJECT_ROOT / "build" / "spacy_en"
 LEXICON = PROJECT_ROOT / "data" / "danger_lexicon.yml"
@@ -133,8 +134,11 @@ def test_unflagged_message_keeps_its_intent(pipeline, flagger):
 
 def test_no_other_training_example_is_flagged(pipeline, flagger):
     """Precision on the whole training set: no greeting, scheme question or near miss sets off the net."""
-    flagged = [(intent, text) for intent, text in training_examples()
-               if intent != "ask_emergency" and flagger.lexicon.match(tokens(pipeline(text)))]
+    flagged = [
+        (intent, text)
+        for intent, text in training_examples()
+        if intent != "ask_emergency" and flagger.lexicon.match(tokens(pipeline(text)))
+    ]
     assert not flagged
 
 
@@ -154,8 +158,12 @@ def test_ignore_phrases_do_not_hide_a_time_cue(pipeline, flagger):
 
 
 def test_within_limits_how_far_apart_the_words_are(pipeline):
-    lexicon = Lexicon({"terms": {"violence": ["hit"], "present": ["now"]},
-                       "patterns": [{"name": "near", "all": ["violence", "present"], "within": 2}]})
+    lexicon = Lexicon(
+        {
+            "terms": {"violence": ["hit"], "present": ["now"]},
+            "patterns": [{"name": "near", "all": ["violence", "present"], "within": 2}],
+        }
+    )
     assert lexicon.match(tokens(pipeline("he is hitting her and the kids now"))) is None
     assert lexicon.match(tokens(pipeline("hitting her now"))) == "near"
 
@@ -182,13 +190,16 @@ def test_config_runs_the_flagger_after_the_fallback_classifier():
 
 
 def test_the_server_package_does_not_import_actions():
-    code = ("import sys, rasa_addons.nlu.danger; "
-            "sys.exit(any(m == 'actions' or m.startswith('actions.') for m in sys.modules))")
+    code = (
+        "import sys, rasa_addons.nlu.danger; "
+        "sys.exit(any(m == 'actions' or m.startswith('actions.') for m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT).returncode == 0
 
 
 def test_a_long_message_is_matched_quickly(pipeline, flagger):
     import time
+
     text = " ".join(["he said she was worried about the kids at home with him and her"] * 150)
     message = pipeline(text)
     started = time.perf_counter()

@@ -1,5 +1,6 @@
 """Key facts each answer must state, taken from the source procedures (../shared/seeds/) and the
 sourced national facts. A reworded answer passes; an answer that loses or changes a fact fails."""
+
 import re
 
 import pytest
@@ -11,8 +12,11 @@ DATA = content()
 
 FACTS = [
     ("mappa.levels", None, ["Level 1", "Ordinary Management", "Level 2", "Level 3", "senior"]),
-    ("mappa.categories", None, ["registered sexual offenders", "violent offenders", "other dangerous offenders",
-                                "Category 4", "terroris"]),
+    (
+        "mappa.categories",
+        None,
+        ["registered sexual offenders", "violent offenders", "other dangerous offenders", "Category 4", "terroris"],
+    ),
     ("mappa.overview", None, ["Criminal Justice Act 2003", "police", "probation", "co-operate"]),
     ("thresholds.section47", None, ["Section 47", "household", "contact"]),
     ("response.child_protection_referral", None, ["child protection referral"]),
@@ -35,7 +39,10 @@ FACTS = [
 
 @pytest.mark.parametrize("topic_id,partnership,facts", FACTS)
 def test_answer_states_the_key_facts(topic_id, partnership, facts):
-    text = answers.answer(DATA, topic_id, partnership, detailed=True).text + answers.answer(DATA, topic_id, partnership).text
+    text = (
+        answers.answer(DATA, topic_id, partnership, detailed=True).text
+        + answers.answer(DATA, topic_id, partnership).text
+    )
     for fact in facts:
         assert re.search(fact, text, re.IGNORECASE), f"{topic_id}: the answer no longer says {fact!r}"
 

@@ -4,16 +4,17 @@ Every test here, bar the guard test_E_conditions_only_hold_for_real_items, faile
 the fix (run against commit c2a6847's procedures/) and states the fact or outcome the seeds
 (../shared/seeds/) or ../shared/domain-facts.md require.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Dict, List
+from typing import List
 from urllib.parse import urlparse
 
 import pytest
 
 from sga import answers
-from sga.checklists.model import NO, NOT_APPLICABLE, NOT_KNOWN, YES, Checklist, holds, load_checklists
+from sga.checklists.model import NO, NOT_KNOWN, YES, Checklist, holds, load_checklists
 from sga.content import PARTNERSHIPS, load_content
 from sga.scenarios import load_scenarios
 
@@ -40,13 +41,17 @@ def evaluate(kind: str, partnership: str, default: str, **overrides: str):
 
 # --- what a West Midlands user sees ------------------------------------------------------------------
 
+
 def west_midlands_checklist_texts(checklist: Checklist) -> List[str]:
     """Help, outcome summaries and next steps that can be shown to a West Midlands user."""
     texts = [checklist.intro]
     texts += [f"{item.id}: {item.help}" for item in checklist.items_for(WM)]
     for rule in checklist.outcomes:
-        if WM in ([rule.when["partnership"]] if isinstance(rule.when.get("partnership"), str)
-                  else rule.when.get("partnership", [WM])):
+        if WM in (
+            [rule.when["partnership"]]
+            if isinstance(rule.when.get("partnership"), str)
+            else rule.when.get("partnership", [WM])
+        ):
             texts.append(f"outcome {rule.id}: {rule.summary}")
     for step in checklist.next_steps:
         spec = step.when.get("partnership", [WM])
@@ -102,6 +107,7 @@ def test_2_risk_assessment_help_names_whose_procedure_requires_it():
 
 # --- 3: immediate danger --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", sorted(CHECKLISTS))
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_3_immediate_danger_is_asked_first_and_labelled(kind, partnership):
@@ -117,7 +123,10 @@ def test_3_immediate_danger_is_asked_first_and_labelled(kind, partnership):
 def test_3_a_child_in_immediate_danger_gets_call_999_now_first(kind, partnership):
     for default in (YES, NO, NOT_KNOWN):
         result, _ = evaluate(kind, partnership, default, immediate_danger=YES)
-        assert result.next_steps[0].startswith("You said a child is in immediate danger now: call 999 now"), (kind, default)
+        assert result.next_steps[0].startswith("You said a child is in immediate danger now: call 999 now"), (
+            kind,
+            default,
+        )
 
 
 def _answer_sets(checklist: Checklist, partnership: str):
@@ -132,7 +141,7 @@ def _answer_sets(checklist: Checklist, partnership: str):
         for a, first in enumerate(items):
             for value in values[first.id]:
                 yield {**base, first.id: value}
-                for second in items[a + 1:]:
+                for second in items[a + 1 :]:
                     for other in values[second.id]:
                         yield {**base, first.id: value, second.id: other}
 
@@ -149,8 +158,12 @@ def test_3_every_outcome_where_children_may_be_at_risk_carries_the_999_line(kind
             result = checklist.evaluate(given, partnership)
             reached.add(result.outcome)
             if result.outcome != "no_indicator_identified":
-                assert any("If any child is in immediate danger, call 999" in s for s in result.next_steps), result.outcome
-    assert reached == {o.id for o in checklist.outcomes}, f"not reached: {set(o.id for o in checklist.outcomes) - reached}"
+                assert any("If any child is in immediate danger, call 999" in s for s in result.next_steps), (
+                    result.outcome
+                )
+    assert reached == {o.id for o in checklist.outcomes}, (
+        f"not reached: {set(o.id for o in checklist.outcomes) - reached}"
+    )
 
 
 def test_3_schedule_one_with_may_seek_contact_gets_999_and_section_47():
@@ -166,6 +179,7 @@ def test_3_kent_and_medway_not_known_while_living_with_children_gets_999():
 
 
 # --- 4, 5: recognition ------------------------------------------------------------------------------------
+
 
 def test_4_who_assesses_continuing_risk_is_what_the_seed_says():
     checklist = CHECKLISTS["recognition"]
@@ -183,6 +197,7 @@ def test_5_mappa_step_names_category_4():
 
 
 # --- 6: sources ------------------------------------------------------------------------------------------
+
 
 def test_6_the_999_line_is_not_attributed_to_working_together():
     entry = DATA.documents["national"].entries["emergency"]
@@ -207,6 +222,7 @@ def test_6_police_force_facts_link_to_police_force_pages(topic_id):
 
 # --- 7: keep the seed's force ------------------------------------------------------------------------------
 
+
 def test_7_seed_force_kept():
     strategy = DATA.documents[KM].entries["disclosure_process.strategy_discussion"].short
     assert "must decide" not in strategy and "must consider" in strategy
@@ -219,6 +235,7 @@ def test_7_seed_force_kept():
 
 
 # --- 8: citations ----------------------------------------------------------------------------------------
+
 
 def test_8_citations_match_the_text():
     km = DATA.documents[KM].entries
@@ -233,6 +250,7 @@ def test_8_citations_match_the_text():
 
 # --- 9: training scenarios -----------------------------------------------------------------------------------
 
+
 def test_9_scenarios_match_their_narratives():
     pupil = SCENARIOS["young_person_returning_to_school"]
     assert "convicted" in pupil.narrative and pupil.model_answers["wm_identified_risk"] == NO
@@ -240,7 +258,10 @@ def test_9_scenarios_match_their_narratives():
     assert partner.model_answers["may_seek_contact"] != YES
     assert "no convictions" in partner.narrative and partner.model_answers["km_schedule_one"] == NO
     assert "Nothing else is known" not in partner.narrative
-    assert "neither prison nor probation" in partner.narrative and partner.model_answers["km_adult_offender_notified"] == NO
+    assert (
+        "neither prison nor probation" in partner.narrative
+        and partner.model_answers["km_adult_offender_notified"] == NO
+    )
     disclosure = SCENARIOS["disclosure_to_new_partner"]
     assert disclosure.model_answers["dp_probation_powers"] == YES and "Probation has considered" in disclosure.narrative
 
@@ -255,6 +276,7 @@ def test_9_increase_the_risk_applies_to_consent_and_self_disclosure_only():
 
 # --- 10 to 16: missing content -------------------------------------------------------------------------------
 
+
 def test_10_every_kent_and_medway_source_line_says_it_is_an_lscb_era_copy():
     for topic_id in DATA.topics:
         for partnership in PARTNERSHIPS:
@@ -266,8 +288,18 @@ def test_10_every_kent_and_medway_source_line_says_it_is_an_lscb_era_copy():
 
 def test_11_west_midlands_coverage_and_local_additions():
     text = answer("thresholds.referral", WM)
-    for area in ("Birmingham", "Dudley", "Herefordshire", "Sandwell", "Shropshire", "Telford & Wrekin",
-                 "Walsall", "Wolverhampton", "Worcestershire", "Solihull"):
+    for area in (
+        "Birmingham",
+        "Dudley",
+        "Herefordshire",
+        "Sandwell",
+        "Shropshire",
+        "Telford & Wrekin",
+        "Walsall",
+        "Wolverhampton",
+        "Worcestershire",
+        "Solihull",
+    ):
         assert area in text, area
     assert "local content" in text
     assert "Solihull" in answer("definitions.person_posing_risk", WM, detailed=True)
@@ -282,8 +314,12 @@ def test_12_mappa_referral_mechanics(partnership):
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_13_risk_assessment_checklist_asks_the_section_2_points(partnership):
     questions = " ".join(i.question for i in CHECKLISTS["risk_assessment"].items_for(partnership))
-    for point in ("needs of the children affected", "ability to protect themselves",
-                  "other significant adults", "did not lead to a conviction"):
+    for point in (
+        "needs of the children affected",
+        "ability to protect themselves",
+        "other significant adults",
+        "did not lead to a conviction",
+    ):
         assert point in questions, point
     result, steps = evaluate("risk_assessment", partnership, YES, ra_protective_adults=NO)
     assert result.outcome == "gaps_before_decision" and "other significant adults" in steps
@@ -327,10 +363,12 @@ def test_16_clares_law_follow_ups_are_in_the_short_answer(topic_id):
 
 # --- A to E: checklist outcome logic ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_A_a_carer_who_cannot_protect_routes_to_child_protection(partnership):
-    result, steps = evaluate("disclosure", partnership, YES, immediate_danger=NO,
-                             dp_alternative_suffices=NO, dp_carer_protect=NO)
+    result, steps = evaluate(
+        "disclosure", partnership, YES, immediate_danger=NO, dp_alternative_suffices=NO, dp_carer_protect=NO
+    )
     assert result.outcome == "children_need_protection"
     assert "justified" not in result.summary.split(":")[0]
     assert EMERGENCY in steps
@@ -344,8 +382,9 @@ def test_A_a_carer_who_cannot_protect_routes_to_child_protection(partnership):
 
 @pytest.mark.parametrize("partnership", PARTNERSHIPS)
 def test_B_no_pressing_need_means_not_justified(partnership):
-    result, steps = evaluate("disclosure", partnership, YES, dp_pressing_need=NO, dp_alternative_suffices=NO,
-                             dp_strategy_what=NO)
+    result, steps = evaluate(
+        "disclosure", partnership, YES, dp_pressing_need=NO, dp_alternative_suffices=NO, dp_strategy_what=NO
+    )
     assert result.outcome == "disclosure_not_justified"
     assert "not justified on the present facts" in steps
     assert "record both before going ahead" not in steps
@@ -367,8 +406,9 @@ def test_C_the_risk_assessment_is_asked_before_the_justification():
 
 
 def test_D_west_midlands_criminal_justice_definition_not_met_gets_the_referral_route_and_999():
-    result, steps = evaluate("recognition", WM, NO, wm_cja=YES, wm_offence_against_child=YES,
-                             wm_continuing_risk=NO, lives_with_children=YES)
+    result, steps = evaluate(
+        "recognition", WM, NO, wm_cja=YES, wm_offence_against_child=YES, wm_continuing_risk=NO, lives_with_children=YES
+    )
     assert result.outcome == "definition_not_met"
     assert "refer to children's social care" in result.summary
     assert "refer to children's social care\n      under the Referrals procedure" not in steps
@@ -377,12 +417,18 @@ def test_D_west_midlands_criminal_justice_definition_not_met_gets_the_referral_r
     assert "potential person posing a risk to children" in steps
 
 
-@pytest.mark.parametrize("held,named,not_named", [
-    ("may_seek_contact", "may seek contact with children or poses a risk to children in the area",
-     ["lives in a household", "has contact with children"]),
-    ("lives_with_children", "lives in a household with children", ["has contact with children", "in the area"]),
-    ("contact_with_children", "has contact with children", ["lives in a household", "in the area"]),
-])
+@pytest.mark.parametrize(
+    "held,named,not_named",
+    [
+        (
+            "may_seek_contact",
+            "may seek contact with children or poses a risk to children in the area",
+            ["lives in a household", "has contact with children"],
+        ),
+        ("lives_with_children", "lives in a household with children", ["has contact with children", "in the area"]),
+        ("contact_with_children", "has contact with children", ["lives in a household", "in the area"]),
+    ],
+)
 def test_E_the_section_47_step_names_the_condition_that_held(held, named, not_named):
     _, steps = evaluate("recognition", KM, NO, km_caution=YES, **{held: YES})
     line = next(s for s in steps.split("\n") if s.startswith("A Section 47 Enquiry must be started"))
@@ -401,7 +447,9 @@ def test_E_all_section_47_conditions_are_named_when_all_hold():
 def test_E_conditions_only_hold_for_real_items():
     """Every rule's condition keys are checked by the schema; this one guards the hand-built Section 47
     combinations: exactly one holds for each non-empty set of triggers."""
-    steps = [s for s in CHECKLISTS["recognition"].next_steps if s.text.startswith("A Section 47 Enquiry must be started")]
+    steps = [
+        s for s in CHECKLISTS["recognition"].next_steps if s.text.startswith("A Section 47 Enquiry must be started")
+    ]
     triggers = ("lives_with_children", "contact_with_children", "may_seek_contact")
     for mask in range(1, 8):
         given = {t: (YES if mask & (1 << i) else NO) for i, t in enumerate(triggers)}

@@ -1,10 +1,11 @@
 """One package per process, dependencies pointing down only (checked on the source, not by convention).
 
-  sga          engines: content, answers, checklists, scenarios, search, outcomes. No Rasa.
-  actions      the action server (rasa-sdk): may use sga.
-  rasa_addons  what the Rasa server loads (channels, NLU components): may use sga and Rasa.
-  sga_tools    tools people and CI run: may use anything; nothing imports it.
+sga          engines: content, answers, checklists, scenarios, search, outcomes. No Rasa.
+actions      the action server (rasa-sdk): may use sga.
+rasa_addons  what the Rasa server loads (channels, NLU components): may use sga and Rasa.
+sga_tools    tools people and CI run: may use anything; nothing imports it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -56,15 +57,22 @@ MODULES = project_modules()
 def test_each_package_imports_only_what_its_process_may(package):
     wrong = {
         f"{module} imports {imported}"
-        for module, imported_names in MODULES.items() if module.split(".")[0] == package
-        for imported in imported_names if imported.split(".")[0] in FORBIDDEN[package]
+        for module, imported_names in MODULES.items()
+        if module.split(".")[0] == package
+        for imported in imported_names
+        if imported.split(".")[0] in FORBIDDEN[package]
     }
     assert not wrong, sorted(wrong)
 
 
 def test_nothing_imports_the_tools():
-    wrong = {f"{m} imports {i}" for m, names in MODULES.items() if not m.startswith("sga_tools")
-             for i in names if i.split(".")[0] == "sga_tools"}
+    wrong = {
+        f"{m} imports {i}"
+        for m, names in MODULES.items()
+        if not m.startswith("sga_tools")
+        for i in names
+        if i.split(".")[0] == "sga_tools"
+    }
     assert not wrong, sorted(wrong)
 
 
@@ -72,7 +80,7 @@ def test_no_import_circles():
     graph = {m: {i for i in names if i in MODULES and i != m} for m, names in MODULES.items()}
     # A package's __init__ importing its own submodules is not a circle worth reporting.
     for module, targets in graph.items():
-        graph[module] = {t for t in targets if not (t.startswith(module + ".") )}
+        graph[module] = {t for t in targets if not (t.startswith(module + "."))}
     state: Dict[str, int] = {}
     path: list = []
 
@@ -81,7 +89,7 @@ def test_no_import_circles():
         path.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                raise AssertionError("import circle: " + " -> ".join(path[path.index(target):] + [target]))
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(target) :] + [target]))
             if target not in state:
                 visit(target)
         path.pop()

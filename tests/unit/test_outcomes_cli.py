@@ -1,4 +1,5 @@
 """`sga db upgrade`, `sga export`, `sga verify` and `sga spool flush` through the real `sga` entry point."""
+
 import csv
 import datetime as dt
 import io
@@ -115,8 +116,9 @@ def test_verify_reports_an_intact_chain_then_names_the_edited_record(migrated_ur
     assert sga(["verify", "--url", migrated_url]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "OK: 3 records, chain intact"
 
-    tamper(migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
-           outcome="none", id=drafts[2].id)
+    tamper(
+        migrated_url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id", outcome="none", id=drafts[2].id
+    )
     assert sga(["verify", "--url", migrated_url]) == 1
     report = capsys.readouterr().out
     assert drafts[2].reference in report and "record edited" in report
@@ -159,12 +161,22 @@ def test_commands_report_an_unreachable_database(tmp_path, capsys, monkeypatch):
 
 def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrated_url, tmp_path):
     save_all(migrated_url, tmp_path, [make_draft()])
-    env = {**os.environ, "DATABASE_URL": migrated_url, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool"),
-           "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": migrated_url,
+        "OUTCOME_SPOOL_DIR": str(tmp_path / "spool"),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
 
     def run(*argv):
-        return subprocess.run([sys.executable, "-m", "sga_tools.cli", *argv], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "sga_tools.cli", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     verified = run("verify")
     assert verified.returncode == 0, verified.stderr
@@ -177,8 +189,13 @@ def test_the_sga_module_runs_as_a_program_with_the_url_from_the_settings(migrate
 
 def test_alembic_ini_runs_the_same_migrations(database_url, tmp_path):
     # Plain `alembic -x url=... upgrade head` from the project root, for those who prefer Alembic itself.
-    result = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={database_url}", "upgrade", "head"],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-x", f"url={database_url}", "upgrade", "head"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     store = OutcomeStore(database_url, tmp_path / "spool")
     assert store.verify().ok
@@ -199,17 +216,25 @@ def test_export_into_a_pipe_closed_early_exits_quietly(tmp_path):
     # PYTHONPATH: this checkout's code, whichever checkout the venv's editable install points at.
     env = {**os.environ, "OUTCOME_SPOOL_DIR": str(tmp_path / "spool"), "PYTHONPATH": str(PROJECT_ROOT)}
     for fmt, first in (("csv", "id,reference,"), ("json", "[")):
-        script = (f'"{sys.executable}" -m sga_tools.cli export --format {fmt} --url "{url}" 2>"{tmp_path}/err" '
-                  '| head -1; echo "status=${PIPESTATUS[0]}"')
-        result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=120)
+        script = (
+            f'"{sys.executable}" -m sga_tools.cli export --format {fmt} --url "{url}" 2>"{tmp_path}/err" '
+            '| head -1; echo "status=${PIPESTATUS[0]}"'
+        )
+        result = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
         lines = result.stdout.splitlines()
         assert lines[0].startswith(first), result.stdout[:200]
         assert lines[-1] == "status=0"
         assert (tmp_path / "err").read_text() == ""
     # The whole export really is bigger than a pipe's buffer, so the pipe did break above.
-    full = subprocess.run([sys.executable, "-m", "sga_tools.cli", "export", "--format", "csv", "--url", url],
-                          env=env, capture_output=True, text=True, timeout=120)
+    full = subprocess.run(
+        [sys.executable, "-m", "sga_tools.cli", "export", "--format", "csv", "--url", url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert len(full.stdout) > 2 * 65536 and full.stdout.count("\n") > 300  # Linux pipes hold 64 KiB
 
 

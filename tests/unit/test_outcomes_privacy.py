@@ -1,4 +1,5 @@
 """Case references must be pseudonymous: anything that could identify a person is refused."""
+
 import pytest
 
 from sga.outcomes import PRACTITIONER_ROLES, CaseReferenceRefused, validate_case_reference
@@ -122,10 +123,25 @@ def test_conversation_hash_hides_the_sender_id():
 
 
 # Found by the security review: regrouped numbers, names with digits, compact dates and postcodes.
-@pytest.mark.parametrize("text", [
-    "94347-65919", "943/476/5919", "9-4-3-4-7-6-5-9-1-9", "SMITH-JOHN-7", "JOHNSMITH1", "BLOGGS/JOE/2010",
-    "JaydenSmith-2011", "ME14-1XX", "ME141XX", "447700900123", "12MAR2015", "120315", "AB123456C", "ab 12 34 56 c",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "94347-65919",
+        "943/476/5919",
+        "9-4-3-4-7-6-5-9-1-9",
+        "SMITH-JOHN-7",
+        "JOHNSMITH1",
+        "BLOGGS/JOE/2010",
+        "JaydenSmith-2011",
+        "ME14-1XX",
+        "ME141XX",
+        "447700900123",
+        "12MAR2015",
+        "120315",
+        "AB123456C",
+        "ab 12 34 56 c",
+    ],
+)
 def test_identifiers_hidden_by_regrouping_are_refused(text):
     with pytest.raises(CaseReferenceRefused) as refused:
         validate_case_reference(text)

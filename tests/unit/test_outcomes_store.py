@@ -1,4 +1,5 @@
 """The outcome store on real databases: SQLite files and a throw-away PostgreSQL database per test."""
+
 import datetime as dt
 import json
 import re
@@ -126,8 +127,12 @@ def test_editing_a_record_is_detected_and_named(store, database):
     drafts = [make_draft() for _ in range(3)]
     for draft in drafts:
         store.save(draft)
-    changed = execute(database.url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
-                      outcome="no_further_action", id=drafts[1].id)
+    changed = execute(
+        database.url,
+        "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
+        outcome="no_further_action",
+        id=drafts[1].id,
+    )
     assert changed == 1
 
     result = store.verify()
@@ -155,13 +160,21 @@ def test_rewriting_a_record_and_recomputing_its_event_still_breaks_the_chain(sto
     for draft in drafts:
         store.save(draft)
     forged = {**drafts[0].as_record(), "outcome": "no_further_action"}
-    execute(database.url, "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
-            outcome=forged["outcome"], id=drafts[0].id)
+    execute(
+        database.url,
+        "UPDATE outcome_records SET outcome = :outcome WHERE id = :id",
+        outcome=forged["outcome"],
+        id=drafts[0].id,
+    )
     created_at = scalar(database.url, select(AuditEvent.created_at).where(AuditEvent.seq == 1))
     new_payload = payload_hash(forged)
     new_hash = event_hash(GENESIS_HASH, 1, drafts[0].id, "outcome_recorded", created_at, new_payload)
-    execute(database.url, "UPDATE outcome_audit_events SET payload_hash = :payload, hash = :hash WHERE seq = 1",
-            payload=new_payload, hash=new_hash)
+    execute(
+        database.url,
+        "UPDATE outcome_audit_events SET payload_hash = :payload, hash = :hash WHERE seq = 1",
+        payload=new_payload,
+        hash=new_hash,
+    )
 
     result = store.verify()
     assert not result.ok and result.first_broken_reference == drafts[0].reference
@@ -299,6 +312,7 @@ def test_draft_validation():
 
 # Faults at save time: the database goes away, fills up or is read-only.
 
+
 def count(url, table):
     return scalar(url, f"SELECT COUNT(*) FROM {table}")
 
@@ -367,7 +381,7 @@ def test_two_processes_flushing_the_same_spool_write_each_outcome_once(database,
 
 
 def sqlite_file(url):
-    return url[len("sqlite:///"):]
+    return url[len("sqlite:///") :]
 
 
 def test_sqlite_disk_full_spools_the_outcome_and_leaves_nothing_half_written(tmp_path):
@@ -379,8 +393,9 @@ def test_sqlite_disk_full_spools_the_outcome_and_leaves_nothing_half_written(tmp
         assert store.save(first).stored
         pages = scalar(url, "PRAGMA page_count")
         # SQLite's own "database or disk is full" (SQLITE_FULL): no page may be added to the file.
-        sa_event.listen(store._engine, "connect", lambda connection, _: connection.execute(
-            f"PRAGMA max_page_count = {pages}"))
+        sa_event.listen(
+            store._engine, "connect", lambda connection, _: connection.execute(f"PRAGMA max_page_count = {pages}")
+        )
         store._engine.dispose()
         big = make_draft(rationale="Reasons recorded at length. " * 400)  # needs new pages
 

@@ -1,5 +1,6 @@
 """The Rasa server's start-up patch: action replies validated by a validator built once, and an
 invalid reply still rejected."""
+
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -14,8 +15,9 @@ def test_the_cached_validator_is_in_place():
 
 def test_a_valid_reply_passes_and_an_invalid_one_is_rejected():
     action = RemoteAction("action_answer_topic", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "topic", "value": "x"}],
-                                           "responses": [{"text": "hi"}]})
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "topic", "value": "x"}], "responses": [{"text": "hi"}]}
+    )
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": [{"no_event_key": 1}], "responses": []})
     with pytest.raises(ValidationError):

@@ -1,6 +1,7 @@
 """Retention and audit on real databases (SQLite files and throw-away PostgreSQL databases):
 `sga purge` deletes conversations and outcome records past the retention period and leaves the audit
 chain verifiable through a checkpoint; `sga verify` prints the chain head and checks a recorded one."""
+
 import asyncio
 import datetime as dt
 import re
@@ -51,12 +52,21 @@ def store(url, tmp_path):
 
 def make_draft(completed_at, kind="recognition"):
     return OutcomeDraft.new(
-        checklist_kind=kind, content_version="2024.11", partnership="kent_medway", channel="rest",
-        answers={"km_s47_abuse": "no", "km_admitted_abuse": "not_known"}, outcome="no_indicator_identified",
-        outcome_summary="No indicator identified: record your reasons.", next_steps=["Record the decision"],
-        rationale="None of the 2.4.1 indicators applies (KM 2.4.1 §1).", sender_id="rest-dsl-7",
-        salt="test-salt", practitioner_role="designated_safeguarding_lead", case_reference="LCS-448812",
-        completed_at=completed_at)
+        checklist_kind=kind,
+        content_version="2024.11",
+        partnership="kent_medway",
+        channel="rest",
+        answers={"km_s47_abuse": "no", "km_admitted_abuse": "not_known"},
+        outcome="no_indicator_identified",
+        outcome_summary="No indicator identified: record your reasons.",
+        next_steps=["Record the decision"],
+        rationale="None of the 2.4.1 indicators applies (KM 2.4.1 §1).",
+        sender_id="rest-dsl-7",
+        salt="test-salt",
+        practitioner_role="designated_safeguarding_lead",
+        case_reference="LCS-448812",
+        completed_at=completed_at,
+    )
 
 
 def scalar(url, statement, **params):
@@ -134,6 +144,7 @@ def test_listing_a_deleted_record_in_the_checkpoint_breaks_the_chain(store, url)
     forged = ids.replace("]", f', "{recent.id}"]') if isinstance(ids, str) else None
     if forged is None:  # PostgreSQL JSON comes back parsed
         import json
+
         forged = json.dumps(ids + [recent.id])
     execute(url, "UPDATE outcome_checkpoints SET record_ids = :ids", ids=forged)
     result = store.verify()
@@ -143,8 +154,12 @@ def test_listing_a_deleted_record_in_the_checkpoint_breaks_the_chain(store, url)
 def test_a_checkpoint_added_outside_the_chain_is_detected(store, url):
     old, recent = saved(store, OLD, RECENT)
     execute(url, "DELETE FROM outcome_records WHERE id = :id", id=recent.id)
-    execute(url, "INSERT INTO outcome_checkpoints (seq, purged_before, record_ids, created_at) "
-                 "VALUES (2, :t, :ids, :t)", t=NOW.replace(tzinfo=None), ids=f'["{recent.id}"]')
+    execute(
+        url,
+        "INSERT INTO outcome_checkpoints (seq, purged_before, record_ids, created_at) VALUES (2, :t, :ids, :t)",
+        t=NOW.replace(tzinfo=None),
+        ids=f'["{recent.id}"]',
+    )
     result = store.verify()
     assert not result.ok
     assert result.reason.startswith("checkpoint not in the chain") or result.reason.startswith("record missing")
@@ -173,8 +188,9 @@ def recompute_whole_chain(url):
             record = records[event.record_id]
             event.payload_hash = payload_hash({c.name: getattr(record, c.name) for c in record.__table__.columns})
             event.prev_hash = previous
-            event.hash = previous = event_hash(previous, event.seq, event.record_id, event.event_type,
-                                               event.created_at, event.payload_hash)
+            event.hash = previous = event_hash(
+                previous, event.seq, event.record_id, event.event_type, event.created_at, event.payload_hash
+            )
         session.get(ChainHead, 1).last_hash = previous
     engine.dispose()
 
@@ -221,8 +237,11 @@ def test_cli_purge_dry_run_then_purge_then_verify_against_the_earlier_head(url, 
 
 
 def test_cli_refuses_bad_arguments_in_one_line(url, capsys):
-    for argv in (["purge", "--older-than", "0"], ["purge", "--older-than", "a year"],
-                 ["verify", "--expect-head", "abc123"]):
+    for argv in (
+        ["purge", "--older-than", "0"],
+        ["purge", "--older-than", "a year"],
+        ["verify", "--expect-head", "abc123"],
+    ):
         with pytest.raises(SystemExit) as exit_:
             sga([*argv, "--url", url])
         assert exit_.value.code == 2
@@ -242,14 +261,18 @@ def test_a_broken_chain_fails_purge_in_one_line(url, tmp_path, capsys):
 
 # Conversation trackers, written by Rasa's own SQL tracker store.
 
+
 def conversation(sender, first, last):
     """A conversation whose first event is at `first` and whose last is at `last`."""
-    return DialogueStateTracker.from_events(sender, [
-        SessionStarted(timestamp=first.timestamp()),
-        ActionExecuted("action_listen", timestamp=first.timestamp()),
-        UserUttered("what are the mappa levels", {"name": "ask_mappa_levels"}, timestamp=first.timestamp()),
-        BotUttered("Level 1, Level 2, Level 3", timestamp=last.timestamp()),
-    ])
+    return DialogueStateTracker.from_events(
+        sender,
+        [
+            SessionStarted(timestamp=first.timestamp()),
+            ActionExecuted("action_listen", timestamp=first.timestamp()),
+            UserUttered("what are the mappa levels", {"name": "ask_mappa_levels"}, timestamp=first.timestamp()),
+            BotUttered("Level 1, Level 2, Level 3", timestamp=last.timestamp()),
+        ],
+    )
 
 
 def conversations_database(backend, tmp_path, url):
@@ -275,8 +298,13 @@ def test_tracker_purge_deletes_whole_idle_conversations_only(backend, tmp_path):
         assert scalar(tracker_url, "SELECT COUNT(DISTINCT sender_id) FROM events") == 3
         result = purge_trackers(tracker_url, cutoff)
         assert (result.conversations, result.events) == (1, 4)
-        senders = {row for row in [scalar(tracker_url, "SELECT COUNT(*) FROM events WHERE sender_id = :s", s=s)
-                                   for s in ("idle", "long-running", "recent")]}
+        senders = {
+            row
+            for row in [
+                scalar(tracker_url, "SELECT COUNT(*) FROM events WHERE sender_id = :s", s=s)
+                for s in ("idle", "long-running", "recent")
+            ]
+        }
         assert scalar(tracker_url, "SELECT COUNT(*) FROM events WHERE sender_id = 'idle'") == 0
         assert senders == {0, 4}
         store = SQLTrackerStore(Domain.empty(), host=tracker_url)
@@ -301,24 +329,42 @@ def test_upgrading_a_log_with_records_keeps_them_verifiable(backend, tmp_path):
         created = NOW
         with engine.begin() as connection:
             import json
-            values = {**record, "answers": json.dumps(record["answers"]),
-                      "next_steps": json.dumps(record["next_steps"])}
+
+            values = {
+                **record,
+                "answers": json.dumps(record["answers"]),
+                "next_steps": json.dumps(record["next_steps"]),
+            }
             if backend == "sqlite":
-                values.update(created_at=record["created_at"].replace(tzinfo=None),
-                              completed_at=record["completed_at"].replace(tzinfo=None))
-            connection.execute(text(
-                "INSERT INTO outcome_records (id, reference, checklist_kind, content_version, partnership, channel, "
-                "practitioner_role, case_reference, answers, outcome, outcome_summary, next_steps, rationale, "
-                "conversation_hash, created_at, completed_at) VALUES (:id, :reference, :checklist_kind, "
-                ":content_version, :partnership, :channel, :practitioner_role, :case_reference, :answers, :outcome, "
-                ":outcome_summary, :next_steps, :rationale, :conversation_hash, :created_at, :completed_at)"), values)
+                values.update(
+                    created_at=record["created_at"].replace(tzinfo=None),
+                    completed_at=record["completed_at"].replace(tzinfo=None),
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO outcome_records (id, reference, checklist_kind, content_version, partnership, channel, "
+                    "practitioner_role, case_reference, answers, outcome, outcome_summary, next_steps, rationale, "
+                    "conversation_hash, created_at, completed_at) VALUES (:id, :reference, :checklist_kind, "
+                    ":content_version, :partnership, :channel, :practitioner_role, :case_reference, :answers, :outcome, "
+                    ":outcome_summary, :next_steps, :rationale, :conversation_hash, :created_at, :completed_at)"
+                ),
+                values,
+            )
             chained = event_hash("0" * 64, 1, draft.id, "outcome_recorded", created, payload_hash(record))
-            connection.execute(text(
-                "INSERT INTO outcome_audit_events "
-                "(seq, record_id, event_type, payload_hash, prev_hash, hash, created_at) "
-                "VALUES (1, :id, 'outcome_recorded', :payload, :prev, :hash, :created)"),
-                {"id": draft.id, "payload": payload_hash(record), "prev": "0" * 64, "hash": chained,
-                 "created": created.replace(tzinfo=None) if backend == "sqlite" else created})
+            connection.execute(
+                text(
+                    "INSERT INTO outcome_audit_events "
+                    "(seq, record_id, event_type, payload_hash, prev_hash, hash, created_at) "
+                    "VALUES (1, :id, 'outcome_recorded', :payload, :prev, :hash, :created)"
+                ),
+                {
+                    "id": draft.id,
+                    "payload": payload_hash(record),
+                    "prev": "0" * 64,
+                    "hash": chained,
+                    "created": created.replace(tzinfo=None) if backend == "sqlite" else created,
+                },
+            )
             connection.execute(text("UPDATE outcome_chain_head SET last_seq = 1, last_hash = :hash"), {"hash": chained})
         engine.dispose()
 
@@ -337,9 +383,23 @@ def test_upgrading_a_log_with_records_keeps_them_verifiable(backend, tmp_path):
 
 def test_the_cli_runs_as_a_program_and_purge_prints_one_line_errors(tmp_path):
     env_url = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
-    result = subprocess.run([sys.executable, "-m", "sga_tools.cli", "purge", "--older-than", "30",
-                             "--url", env_url, "--tracker-url", env_url],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sga_tools.cli",
+            "purge",
+            "--older-than",
+            "30",
+            "--url",
+            env_url,
+            "--tracker-url",
+            env_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
 
@@ -349,14 +409,14 @@ def test_cli_purges_conversations_and_outcomes_on_separate_periods(url, tmp_path
     saved(store, OLD, RECENT)
     tracker_url = conversations_database(backend, tmp_path, url)
     # Conversations: 14 days (the recent one goes too); outcome records: untouched.
-    assert sga(["purge", "--older-than", "14", "--only", "conversations", "--url", url,
-                "--tracker-url", tracker_url]) == 0
+    assert (
+        sga(["purge", "--older-than", "14", "--only", "conversations", "--url", url, "--tracker-url", tracker_url]) == 0
+    )
     out = capsys.readouterr().out
     assert ": 2 (8 tracker events) deleted" in out and "Outcome records" not in out
     assert scalar(url, "SELECT COUNT(*) FROM outcome_records") == 2
     # Outcome records: 365 days; conversations: untouched (the long-running one is still there).
-    assert sga(["purge", "--older-than", "365", "--only", "outcomes", "--url", url,
-                "--tracker-url", tracker_url]) == 0
+    assert sga(["purge", "--older-than", "365", "--only", "outcomes", "--url", url, "--tracker-url", tracker_url]) == 0
     out = capsys.readouterr().out
     assert "Conversations" not in out and re.search(r"completed before .*: 1 deleted", out)
     assert scalar(tracker_url, "SELECT COUNT(DISTINCT sender_id) FROM events") == 1

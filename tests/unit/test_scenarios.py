@@ -1,4 +1,5 @@
 """Training scenarios: content matches its checklist, and the model answers give a sensible outcome."""
+
 import pytest
 
 from sga.checklists import engine, prompts

@@ -1,5 +1,6 @@
 """The checks every channel applies before Rasa (security issue, findings 3, 4 and 7), and the
 rate limiter, without a running server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,24 +34,36 @@ def test_the_length_limit():
     assert check_message("x" * 950_000, INTENTS).reply == TOO_LONG_REPLY
 
 
-@pytest.mark.parametrize("payload", ["/greet", '/inform_partnership{"partnership":"kent_medway"}',
-                                     '/inform_partnership{"partnership": "mars"}', '/ask_mappa_levels{}'])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "/greet",
+        '/inform_partnership{"partnership":"kent_medway"}',
+        '/inform_partnership{"partnership": "mars"}',
+        "/ask_mappa_levels{}",
+    ],
+)
 def test_payloads_the_assistant_sends_go_to_rasa_unchanged(payload):
     assert is_payload(payload, INTENTS)
     assert check_message(payload, INTENTS).text == payload
 
 
-@pytest.mark.parametrize("message, text", [
-    ('/ask_mappa_levels{"broken": \nFAKE LOG LINE', 'ask_mappa_levels{"broken": \nFAKE LOG LINE'),
-    ("/no_such_intent", "no_such_intent"),
-    ("/hi there, I'm Jane Smith", "hi there, I'm Jane Smith"),
-    ("/inform_partnership{" + "[" * 3000 + "}", "inform_partnership{" + "[" * 3000 + "}"),
-    ('/inform_partnership{"partnership": {"nested": {"deeper": 1}}}',
-     'inform_partnership{"partnership": {"nested": {"deeper": 1}}}'),
-    ('/inform_partnership{"partnership": ["a", "b"]}', 'inform_partnership{"partnership": ["a", "b"]}'),
-    ('/greet@0.9', 'greet@0.9'),
-    ("//s47 what happens next", "s47 what happens next"),
-])
+@pytest.mark.parametrize(
+    "message, text",
+    [
+        ('/ask_mappa_levels{"broken": \nFAKE LOG LINE', 'ask_mappa_levels{"broken": \nFAKE LOG LINE'),
+        ("/no_such_intent", "no_such_intent"),
+        ("/hi there, I'm Jane Smith", "hi there, I'm Jane Smith"),
+        ("/inform_partnership{" + "[" * 3000 + "}", "inform_partnership{" + "[" * 3000 + "}"),
+        (
+            '/inform_partnership{"partnership": {"nested": {"deeper": 1}}}',
+            'inform_partnership{"partnership": {"nested": {"deeper": 1}}}',
+        ),
+        ('/inform_partnership{"partnership": ["a", "b"]}', 'inform_partnership{"partnership": ["a", "b"]}'),
+        ("/greet@0.9", "greet@0.9"),
+        ("//s47 what happens next", "s47 what happens next"),
+    ],
+)
 def test_malformed_payloads_go_on_as_plain_text(message, text):
     """Rasa's payload parser logs the whole message as a warning when it fails: it never sees these."""
     assert not is_payload(message.strip(), INTENTS)
@@ -61,9 +74,23 @@ def test_an_oversized_entity_value_is_not_a_payload():
     assert not is_payload('/inform_partnership{"partnership": "' + "x" * 500 + '"}', INTENTS)
 
 
-@pytest.mark.parametrize("sender", ["a", "default", "x" * 15, "x" * 65, "a/bcdefghijklmnopq", "abcdefghijklmnop\x00",
-                                    "abcdefghijklmnop\n", "abcdefghij%2Fklmnop", "abcdefghijklmnop ", 7, None,
-                                    "ääääääääääääääääää"])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "a",
+        "default",
+        "x" * 15,
+        "x" * 65,
+        "a/bcdefghijklmnopq",
+        "abcdefghijklmnop\x00",
+        "abcdefghijklmnop\n",
+        "abcdefghij%2Fklmnop",
+        "abcdefghijklmnop ",
+        7,
+        None,
+        "ääääääääääääääääää",
+    ],
+)
 def test_guessable_or_unaddressable_senders_are_refused(sender):
     assert sender_problem(sender)
     assert problem({"sender": sender, "message": "hello"})[0] == 400
@@ -76,8 +103,10 @@ def test_good_senders_are_namespaced_apart_from_other_channels():
     # socket.io session ids are 64 hex characters and Teams ids carry a colon: none starts with "rest-".
 
 
-@pytest.mark.parametrize("metadata, refused", [(None, False), ({"a": 1}, False), ("{}", True), ([1], True),
-                                               ({"a": "x" * 3000}, True), ({"a": {1, 2}}, True)])
+@pytest.mark.parametrize(
+    "metadata, refused",
+    [(None, False), ({"a": 1}, False), ("{}", True), ([1], True), ({"a": "x" * 3000}, True), ({"a": {1, 2}}, True)],
+)
 def test_metadata_must_be_a_small_object(metadata, refused):
     assert bool(metadata_problem(metadata)) is refused
 
@@ -160,8 +189,9 @@ def test_redis_counts_are_shared_and_expire():
     redis = FakeRedis()
     replica_a, replica_b = RedisCounter(redis, "sga"), RedisCounter(redis, "sga")
     limit = Limit.parse("3/60")
-    results = [asyncio.run(counter.hit("sender:rest:x", limit)) for counter in (replica_a, replica_b, replica_a,
-                                                                                 replica_b)]
+    results = [
+        asyncio.run(counter.hit("sender:rest:x", limit)) for counter in (replica_a, replica_b, replica_a, replica_b)
+    ]
     assert results == [True, True, True, False], "two Rasa replicas share one budget"
     assert all(key.startswith("sga:ratelimit:sender:rest:x:") for key in redis.counts)
     assert set(redis.expiries.values()) == {61}

@@ -3,6 +3,7 @@
 The manifest is also validated against Microsoft's own JSON schema for its version, as shipped in the
 npm package @microsoft/app-manifest (a devDependency in web/package.json; `make web` installs it).
 """
+
 import argparse
 import io
 import json
@@ -117,10 +118,14 @@ def test_team_and_group_chat_scopes_only_when_allowed_with_a_warning(tmp_path, m
 
 def test_microsoft_schema_refuses_what_teams_would_refuse():
     manifest = build_manifest(PackageConfig.from_env(GOOD_ENV))
-    assert any("scopes" in e for e in schema_errors(
-        {**manifest, "bots": [{**manifest["bots"][0], "scopes": ["personal", "everyone"]}]}))
-    assert any("accentColor" in e or "required" in e for e in schema_errors(
-        {k: v for k, v in manifest.items() if k != "accentColor"}))
+    assert any(
+        "scopes" in e
+        for e in schema_errors({**manifest, "bots": [{**manifest["bots"][0], "scopes": ["personal", "everyone"]}]})
+    )
+    assert any(
+        "accentColor" in e or "required" in e
+        for e in schema_errors({k: v for k, v in manifest.items() if k != "accentColor"})
+    )
     assert schema_errors({**manifest, "unknownField": 1})
 
 
@@ -162,13 +167,16 @@ def test_missing_developer_settings_are_named(tmp_path, monkeypatch, capsys):
     assert code == 2 and "TEAMS_PRIVACY_URL" in err and "TEAMS_TERMS_URL" in err
 
 
-@pytest.mark.parametrize("name,value,problem", [
-    ("TEAMS_BOT_NAME", "A bot name that is far too long for Teams", "name.short"),
-    ("TEAMS_PRIVACY_URL", "http://insecure.example.org/privacy", "developer.privacyUrl"),
-    ("TEAMS_VALID_DOMAINS", "https://sga.example.org/path", "validDomains"),
-    ("TEAMS_APP_VERSION", "1.0", "version"),
-    ("TEAMS_ACCENT_COLOR", "blue", "accentColor"),
-])
+@pytest.mark.parametrize(
+    "name,value,problem",
+    [
+        ("TEAMS_BOT_NAME", "A bot name that is far too long for Teams", "name.short"),
+        ("TEAMS_PRIVACY_URL", "http://insecure.example.org/privacy", "developer.privacyUrl"),
+        ("TEAMS_VALID_DOMAINS", "https://sga.example.org/path", "validDomains"),
+        ("TEAMS_APP_VERSION", "1.0", "version"),
+        ("TEAMS_ACCENT_COLOR", "blue", "accentColor"),
+    ],
+)
 def test_invalid_settings_are_refused_with_the_field(tmp_path, monkeypatch, capsys, name, value, problem):
     code, output = run(tmp_path, monkeypatch, {**GOOD_ENV, name: value})
     assert code == 2
@@ -178,8 +186,18 @@ def test_invalid_settings_are_refused_with_the_field(tmp_path, monkeypatch, caps
 
 def test_validator_catches_missing_required_fields():
     manifest = build_manifest(PackageConfig.from_env(GOOD_ENV))
-    for key in ("manifestVersion", "version", "id", "developer", "name", "description", "icons",
-                "accentColor", "bots", "validDomains"):
+    for key in (
+        "manifestVersion",
+        "version",
+        "id",
+        "developer",
+        "name",
+        "description",
+        "icons",
+        "accentColor",
+        "bots",
+        "validDomains",
+    ):
         broken = {k: v for k, v in manifest.items() if k != key}
         assert validate_manifest(broken), f"{key} missing was not caught"
     assert validate_manifest({**manifest, "manifestVersion": "1.5"})

@@ -1,4 +1,5 @@
 """Domain, rules and NLU data stay in step with the content catalogue and with each other."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Set
@@ -10,8 +11,20 @@ from sga.settings import PROJECT_ROOT
 
 # Intents the checklist form takes as answers (the engine in sga/checklists/ reads them); every other
 # intent must interrupt the form and have a rule for when the form is active.
-FORM_ANSWERS = {"affirm", "deny", "answer_not_known", "choose_option", "skip", "inform_partnership", "inform_role",
-                "inform_case_reference", "greet", "goodbye", "thank", "out_of_scope"}
+FORM_ANSWERS = {
+    "affirm",
+    "deny",
+    "answer_not_known",
+    "choose_option",
+    "skip",
+    "inform_partnership",
+    "inform_role",
+    "inform_case_reference",
+    "greet",
+    "goodbye",
+    "thank",
+    "out_of_scope",
+}
 
 
 def _yaml_files(folder: str) -> List[Dict[str, Any]]:
@@ -43,7 +56,8 @@ def test_every_topic_has_an_intent_rules_in_and_out_of_a_checklist_and_examples(
         for block in d.get("nlu", []):
             if "intent" in block:
                 examples.setdefault(block["intent"], []).extend(
-                    line for line in block["examples"].splitlines() if line.strip())
+                    line for line in block["examples"].splitlines() if line.strip()
+                )
     for topic in content().catalogue.topics:
         assert topic.intent in domain_intents, topic.intent
         answering = [r for r in _rules() if topic.intent in _intents_of(r["steps"][0])]

@@ -17,8 +17,16 @@ the Bot Framework protocol and subclasses Rasa's `InputChannel`/`OutputChannel` 
   connector  OAuth token client and posting replies to the connector, with timeouts
   channel    the webhook (`TeamsInput`) and the replies to one activity (`TeamsOutput`)
 """
+
 from rasa_addons.channels.teams.channel import MAX_BODY_BYTES, NOT_CONFIGURED, TeamsInput, TeamsOutput
 from rasa_addons.channels.teams.render import choices_card, payload_from_value, to_teams_markdown
 
-__all__ = ["MAX_BODY_BYTES", "NOT_CONFIGURED", "TeamsInput", "TeamsOutput", "choices_card", "payload_from_value",
-           "to_teams_markdown"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "NOT_CONFIGURED",
+    "TeamsInput",
+    "TeamsOutput",
+    "choices_card",
+    "payload_from_value",
+    "to_teams_markdown",
+]

@@ -3,6 +3,7 @@
 Pure functions. Malformed JSON, or an activity without the fields a reply needs, is an
 `ActivityError` (the webhook answers 400, never 500).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -76,8 +77,7 @@ def parse_activity(body: bytes) -> Dict[str, Any]:
         raise ActivityError("activity has no usable serviceUrl")
     if activity["type"] == "message":
         conversation, sender = activity.get("conversation"), activity.get("from")
-        if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str) \
-                or not conversation["id"]:
+        if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str) or not conversation["id"]:
             raise ActivityError("message has no conversation id")
         if not isinstance(sender, dict) or not isinstance(sender.get("id"), str) or not sender["id"]:
             raise ActivityError("message has no sender id")

@@ -14,6 +14,7 @@ signature, audience and expiry but not its issuer or its `serviceurl` claim. Her
   when the key lists endorsements; otherwise `AuthError` (401). No keys at all: `KeysUnavailable`
   (503). With a tenant id set, activities from other tenants are refused (403).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -109,8 +110,11 @@ class BotFrameworkAuth:
                 try:
                     await self._refresh_keys()
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as error:
-                    logger.warning("Teams: could not fetch the signing keys from %s (%s).",
-                                   self.openid_config_url, type(error).__name__)
+                    logger.warning(
+                        "Teams: could not fetch the signing keys from %s (%s).",
+                        self.openid_config_url,
+                        type(error).__name__,
+                    )
         if not self._keys:
             raise KeysUnavailable()
         if kid not in self._keys:
@@ -132,16 +136,23 @@ class BotFrameworkAuth:
             raise AuthError("token header not acceptable")
         key, endorsements = await self._signing_key(kid)
         try:
-            claims = jwt.decode(token, key=key, algorithms=self._algorithms, audience=self.app_id,
-                                issuer=self._issuer, leeway=CLOCK_SKEW_SECONDS,
-                                options={"require": ["exp", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=self._algorithms,
+                audience=self.app_id,
+                issuer=self._issuer,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["exp", "iss", "aud"]},
+            )
         except PyJWTError as error:
             raise AuthError(type(error).__name__) from None
         return claims, endorsements
 
 
-def check_activity_claims(activity: Mapping[str, Any], claims: Mapping[str, Any],
-                          endorsements: Optional[List[str]]) -> None:
+def check_activity_claims(
+    activity: Mapping[str, Any], claims: Mapping[str, Any], endorsements: Optional[List[str]]
+) -> None:
     """The token was issued for this activity's connector, by a key endorsed for its channel."""
     claimed = claims.get("serviceurl", claims.get("serviceUrl"))
     if not isinstance(claimed, str) or not same_service_url(claimed, activity["serviceUrl"]):

@@ -7,6 +7,7 @@ gives a bot 15 seconds). Replies are rendered by `render` and posted by `connect
 With an empty `app_id` the channel is disabled: it contacts nothing and its webhook answers 503
 "Teams channel not configured", so the default local setup runs without any Microsoft settings.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,9 @@ class TeamsOutput(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send(self.prepare_message(recipient_id, {"text": to_teams_markdown(text)}))
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
         message: Dict[str, Any] = {"text": to_teams_markdown(text)}
         card = choices_card(buttons)
         if card:
@@ -111,12 +113,24 @@ class TeamsInput(InputChannel):
             value = credentials.get(key)
             return "" if value is None else str(value).strip()
 
-        return cls(app_id=get("app_id"), app_password=get("app_password"), tenant_id=get("tenant_id"),
-                   openid_config_url=get("openid_config_url"), token_url=get("token_url"),
-                   issuer=get("issuer"))
+        return cls(
+            app_id=get("app_id"),
+            app_password=get("app_password"),
+            tenant_id=get("tenant_id"),
+            openid_config_url=get("openid_config_url"),
+            token_url=get("token_url"),
+            issuer=get("issuer"),
+        )
 
-    def __init__(self, app_id: str, app_password: str, tenant_id: str = "", openid_config_url: str = "",
-                 token_url: str = "", issuer: str = "") -> None:
+    def __init__(
+        self,
+        app_id: str,
+        app_password: str,
+        tenant_id: str = "",
+        openid_config_url: str = "",
+        token_url: str = "",
+        issuer: str = "",
+    ) -> None:
         self.app_id = app_id or ""
         self.tenant_id = tenant_id or ""
         self.enabled = bool(self.app_id and app_password)
@@ -126,8 +140,9 @@ class TeamsInput(InputChannel):
             logger.info("Teams channel disabled (no TEAMS_APP_ID); its webhook answers 503.")
         self.http = LoopSession()
         self.auth = BotFrameworkAuth(self.app_id, openid_config_url, self.http, issuer=issuer)
-        self.connector = ConnectorClient(self.app_id, app_password or "", token_url or token_url_for(self.tenant_id),
-                                         self.http)
+        self.connector = ConnectorClient(
+            self.app_id, app_password or "", token_url or token_url_for(self.tenant_id), self.http
+        )
         self._tasks: Set["asyncio.Task[None]"] = set()
 
     @property
@@ -179,8 +194,12 @@ class TeamsInput(InputChannel):
             sender_id=activity["from"]["id"],
             input_channel=self.name(),
             message_id=activity.get("id"),
-            metadata={"teams": {"conversation_type": conversation.get("conversationType"),
-                                "channel_id": activity.get("channelId")}},
+            metadata={
+                "teams": {
+                    "conversation_type": conversation.get("conversationType"),
+                    "channel_id": activity.get("channelId"),
+                }
+            },
         )
         task = asyncio.create_task(self._run(on_new_message, message))
         self._tasks.add(task)

@@ -6,6 +6,7 @@ blocking the event loop) and timeouts, with a client-credentials token from the 
 it expires. A 401 from the connector is retried once with a new token. Secrets and tokens are never
 logged; a refused token request is logged with its AADSTS codes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,17 +90,29 @@ class ConnectorClient:
         async with self.http.lock("token"):
             if not force and self._cached_token():
                 return self._token
-            form = {"grant_type": "client_credentials", "client_id": self.app_id,
-                    "client_secret": self.app_password, "scope": BOT_FRAMEWORK_SCOPE}
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": self.app_id,
+                "client_secret": self.app_password,
+                "scope": BOT_FRAMEWORK_SCOPE,
+            }
             try:
                 async with self.http.session().post(self.token_url, data=form) as reply:
                     body = await reply.text()
                     if reply.status != 200:
                         codes = sorted(set(AADSTS.findall(body)))
-                        hint = (" (AADSTS700016: a single-tenant bot needs TEAMS_TENANT_ID)"
-                                if "AADSTS700016" in codes else "")
-                        logger.error("Teams: the token endpoint %s refused the app credentials: HTTP %s %s%s",
-                                     self.token_url, reply.status, " ".join(codes), hint)
+                        hint = (
+                            " (AADSTS700016: a single-tenant bot needs TEAMS_TENANT_ID)"
+                            if "AADSTS700016" in codes
+                            else ""
+                        )
+                        logger.error(
+                            "Teams: the token endpoint %s refused the app credentials: HTTP %s %s%s",
+                            self.token_url,
+                            reply.status,
+                            " ".join(codes),
+                            hint,
+                        )
                         return None
                     data = json.loads(body)
                     token, expires_in = str(data["access_token"]), int(data.get("expires_in", 3600))
@@ -117,8 +130,9 @@ class ConnectorClient:
             if not token:
                 return False
             try:
-                async with self.http.session().post(url, json=activity,
-                                                    headers={"Authorization": f"Bearer {token}"}) as reply:
+                async with self.http.session().post(
+                    url, json=activity, headers={"Authorization": f"Bearer {token}"}
+                ) as reply:
                     if reply.status == 401 and attempt == 1:
                         continue
                     if reply.status >= 300:

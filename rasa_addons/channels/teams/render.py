@@ -8,6 +8,7 @@ Pure functions: no network, no Rasa, no state.
   sends a hero card of buttons without an action type, which Teams does not make clickable.
 - A card submit (an activity with `value` and no text) gives back that payload as the user's text.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,17 +66,21 @@ def choices_card(buttons: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
         if not title or not payload:
             continue
         value = {"payload": payload}
-        body.append({
-            "type": "ActionSet",
-            "actions": [{
-                "type": "Action.Submit",
-                "title": title,
-                "data": {
-                    "payload": payload,
-                    "msteams": {"type": "messageBack", "displayText": title, "value": json.dumps(value)},
-                },
-            }],
-        })
+        body.append(
+            {
+                "type": "ActionSet",
+                "actions": [
+                    {
+                        "type": "Action.Submit",
+                        "title": title,
+                        "data": {
+                            "payload": payload,
+                            "msteams": {"type": "messageBack", "displayText": title, "value": json.dumps(value)},
+                        },
+                    }
+                ],
+            }
+        )
     if not body:
         return None
     return {
