@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, select, text
 from sga.outcomes import CaseReferenceRefused, OutcomeDraft, OutcomeSchemaMissing, OutcomeStore
 from sga.outcomes.migrate import VERSION_TABLE, alembic_config, include_object
 from sga.outcomes.models import GENESIS_HASH, AuditEvent, Base
+from tests import factories
 from tests.databases import migrated_database, require_postgres, unreachable_url
 
 Database = namedtuple("Database", "backend url unreachable_url")
@@ -36,10 +37,9 @@ def store(database, tmp_path):
 
 
 def make_draft(**overrides):
+    """The store's tests use their own answers and texts: anything JSON the checklist could produce."""
     fields = dict(
-        checklist_kind="recognition",
         content_version="2024.11",
-        partnership="kent_medway",
         channel="socketio",
         answers={"injury_unexplained": "yes", "child_said_something": False, "concerns": ["neglect", "bruising"]},
         outcome="refer_to_front_door",
@@ -47,12 +47,11 @@ def make_draft(**overrides):
         next_steps=["Phone the Integrated Front Door", "Record the referral time"],
         rationale="An unexplained injury to a non-mobile baby needs a referral (KM 2.4.1 §3).",
         sender_id="socketio-session-8c1f",
-        salt="test-salt",
         practitioner_role="health_visitor",
         case_reference="KM/123/45",
     )
     fields.update(overrides)
-    return OutcomeDraft.new(**fields)
+    return factories.make_draft(**fields)
 
 
 def execute(url, statement, **params):

@@ -11,10 +11,11 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from sga.outcomes import OutcomeDraft, OutcomeStore
+from sga.outcomes import OutcomeStore
 from sga.outcomes.draft import RECORD_COLUMNS
 from sga.settings import PROJECT_ROOT
 from sga_tools.cli import main as sga
+from tests import factories
 from tests.databases import empty_database, require_postgres, unreachable_url
 
 
@@ -36,18 +37,15 @@ def migrated_url(database_url, capsys):
 
 
 def make_draft(day=dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc), kind="recognition"):
-    return OutcomeDraft.new(
+    return factories.make_draft(
         checklist_kind=kind,
-        content_version="2024.11",
         partnership="west_midlands",
-        channel="rest",
         answers={"harm_suspected": "yes", "age": 7},
         outcome="consult_dsl",
         outcome_summary="Talk to your designated safeguarding lead today.",
         next_steps=["Speak to the DSL", "Write down what you saw"],
         rationale="A suspicion of harm must be shared with the DSL (WM 1.1).",
         sender_id="rest-user-42",
-        salt="test-salt",
         practitioner_role="teacher",
         case_reference="CR-2024-0193",
         completed_at=day,

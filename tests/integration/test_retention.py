@@ -16,12 +16,13 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 
-from sga.outcomes import ChainInvalid, OutcomeDraft, OutcomeStore
+from sga.outcomes import ChainInvalid, OutcomeStore
 from sga.outcomes.chain import event_hash
 from sga.outcomes.draft import payload_hash
 from sga.outcomes.migrate import alembic_config, upgrade
 from sga.outcomes.retention import purge_trackers
 from sga_tools.cli import main as sga
+from tests import factories
 from tests.databases import empty_database, migrated_database, require_postgres
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -51,22 +52,7 @@ def store(url, tmp_path):
 
 
 def make_draft(completed_at, kind="recognition"):
-    return OutcomeDraft.new(
-        checklist_kind=kind,
-        content_version="2024.11",
-        partnership="kent_medway",
-        channel="rest",
-        answers={"km_s47_abuse": "no", "km_admitted_abuse": "not_known"},
-        outcome="no_indicator_identified",
-        outcome_summary="No indicator identified: record your reasons.",
-        next_steps=["Record the decision"],
-        rationale="None of the 2.4.1 indicators applies (KM 2.4.1 §1).",
-        sender_id="rest-dsl-7",
-        salt="test-salt",
-        practitioner_role="designated_safeguarding_lead",
-        case_reference="LCS-448812",
-        completed_at=completed_at,
-    )
+    return factories.make_draft(checklist_kind=kind, completed_at=completed_at)
 
 
 def scalar(url, statement, **params):
