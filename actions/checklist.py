@@ -22,6 +22,7 @@ from sga.answers import Reply
 from sga.checklists import engine, prompts
 from sga.checklists.engine import ChecklistState, Context, Exercise, Heard
 from sga.checklists.model import checklists
+from sga.limits import may_save
 from sga.outcomes import OutcomeNotSaved
 from sga.settings import load_settings
 
@@ -228,6 +229,16 @@ class ActionFinishChecklist(Action):
             )
             return reset
         ctx, channel = context(tracker), tracker.get_latest_input_channel()
+        if not await may_save(tracker.sender_id):
+            send(
+                dispatcher,
+                Reply(
+                    "This conversation has saved a lot of outcomes in a short time, so I have not "
+                    "saved this one. Your answers are kept: try Save again later, or record the "
+                    "outcome in the case file now."
+                ),
+            )
+            return [SlotSet(STEP, None), FollowupAction(FORM)]  # back to the summary, nothing saved
         problems = engine.problems_before_saving(state, ctx, channel)
         if problems:
             logger.warning("refused to save a checklist: %s", "; ".join(problems))

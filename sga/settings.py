@@ -57,6 +57,8 @@ class Settings:
     # Rate limits on chat messages, "N/S" = at most N messages in S seconds ("0/60" = off).
     rate_limit_per_sender: str = _field("RATE_LIMIT_PER_SENDER", "60/60")
     rate_limit_per_address: str = _field("RATE_LIMIT_PER_ADDRESS", "600/60")
+    # Saves to the outcome log per conversation (N/S, 0/S off): checked by the action server.
+    rate_limit_saves: str = _field("RATE_LIMIT_SAVES", "10/3600")
     # The web chat page (`make run` serves it).
     webchat_host: str = _field("WEBCHAT_HOST", "127.0.0.1")
     webchat_port: str = _field("WEBCHAT_PORT", "8080")

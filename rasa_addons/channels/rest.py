@@ -26,7 +26,7 @@ from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 
 from rasa_addons.channels.guard import MAX_MESSAGE_CHARS, check_message, sender_problem
-from rasa_addons.channels.limits import RATE_LIMITED_REPLY, rate_limits
+from sga.limits import RATE_LIMITED_REPLY, rate_limits
 
 SENDER_PREFIX = "rest-"
 

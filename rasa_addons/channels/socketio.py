@@ -35,7 +35,7 @@ from rasa.core.channels import socketio as rasa_socketio
 from sanic import response
 
 from rasa_addons.channels.guard import check_message, metadata_problem
-from rasa_addons.channels.limits import RATE_LIMITED_REPLY, rate_limits
+from sga.limits import RATE_LIMITED_REPLY, rate_limits
 
 logger = logging.getLogger(__name__)
 MAX_BUFFER_BYTES = 16 * 1024

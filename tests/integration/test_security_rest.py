@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from rasa_addons.channels.guard import BLANK_REPLY
-from rasa_addons.channels.limits import RATE_LIMITED_REPLY
+from sga.limits import RATE_LIMITED_REPLY
 from tests.conftest import Conversation
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import requests
 import socketio
 
 from rasa_addons.channels.guard import BLANK_REPLY, TOO_LONG_REPLY
-from rasa_addons.channels.limits import RATE_LIMITED_REPLY
+from sga.limits import RATE_LIMITED_REPLY
 
 pytestmark = pytest.mark.integration
 

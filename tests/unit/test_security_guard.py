@@ -17,7 +17,7 @@ from rasa_addons.channels.guard import (
     metadata_problem,
     sender_problem,
 )
-from rasa_addons.channels.limits import Limit, MemoryCounter, RateLimits
+from sga.limits import Limit, MemoryCounter, RateLimits
 from rasa_addons.channels.rest import conversation_id, problem
 
 INTENTS = {"inform_partnership", "ask_mappa_levels", "greet"}
@@ -184,7 +184,7 @@ class FakeRedis:
 
 
 def test_redis_counts_are_shared_and_expire():
-    from rasa_addons.channels.limits import RedisCounter
+    from sga.limits import RedisCounter
 
     redis = FakeRedis()
     replica_a, replica_b = RedisCounter(redis, "sga"), RedisCounter(redis, "sga")
@@ -198,7 +198,7 @@ def test_redis_counts_are_shared_and_expire():
 
 
 def test_redis_down_falls_back_to_this_process(caplog):
-    from rasa_addons.channels.limits import RedisCounter
+    from sga.limits import RedisCounter
 
     counter = RedisCounter(FakeRedis(down=True), "sga")
     limit = Limit.parse("2/60")
@@ -207,7 +207,7 @@ def test_redis_down_falls_back_to_this_process(caplog):
 
 
 def test_redis_is_used_with_the_production_endpoints():
-    from rasa_addons.channels.limits import uses_redis_lock_store
+    from sga.limits import uses_redis_lock_store
 
     assert uses_redis_lock_store("bot/endpoints.production.yml")
     assert not uses_redis_lock_store("bot/endpoints.yml")
@@ -227,3 +227,14 @@ def test_web_chat_session_ids_are_signed_and_short_lived():
     assert not session_id_is_ours(session_id[:-1] + ("0" if session_id[-1] != "0" else "1"), key, now)
     for junk in (None, 5, "", "x" * 64, session_id.upper(), session_id + "0"):
         assert not session_id_is_ours(junk, key, now)
+
+
+def test_saves_are_limited_per_conversation(monkeypatch):
+    import asyncio
+
+    from sga import limits
+
+    monkeypatch.setattr(limits, "_save_limit", (Limit.parse("2/3600"), MemoryCounter()))
+    results = [asyncio.run(limits.may_save("rest-conversation-a")) for _ in range(3)]
+    assert results == [True, True, False]
+    assert asyncio.run(limits.may_save("rest-conversation-b")), "another conversation is not affected"

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Deque, Dict, Optional, Protocol
+from typing import Any, Callable, Deque, Dict, Optional, Protocol, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class MemoryCounter:
 class RedisCounter:
     """Fixed-window counts in Redis (INCR + EXPIRE), shared by every Rasa replica."""
 
-    def __init__(self, client, prefix: str, fallback: Optional[MemoryCounter] = None) -> None:
+    def __init__(self, client: Any, prefix: str, fallback: Optional[MemoryCounter] = None) -> None:
         self.client = client
         self.prefix = prefix
         self.fallback = fallback or MemoryCounter()
@@ -120,7 +120,7 @@ class RateLimits:
         return self.per_sender.off or await self.counter.hit(f"sender:{channel}:{sender}", self.per_sender)
 
 
-def counter_for(settings) -> Counter:
+def counter_for(settings: Any) -> Counter:
     """Redis when the configured endpoints use the Redis lock store, this process otherwise."""
     if not uses_redis_lock_store(settings.rasa_endpoints):
         return MemoryCounter()
@@ -154,6 +154,21 @@ def uses_redis_lock_store(endpoints_path: str) -> bool:
 
 
 _limits: Optional[RateLimits] = None
+
+
+_save_limit: Optional[Tuple[Limit, Counter]] = None
+
+
+async def may_save(conversation: str) -> bool:
+    """Count one save to the outcome log for this conversation; False when it is over the limit."""
+    global _save_limit
+    if _save_limit is None:
+        from sga.settings import load_settings
+
+        settings = load_settings()
+        _save_limit = (Limit.parse(settings.rate_limit_saves), counter_for(settings))
+    limit, counter = _save_limit
+    return limit.off or await counter.hit(f"save:{conversation}", limit)
 
 
 def rate_limits() -> RateLimits:
