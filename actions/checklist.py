@@ -55,6 +55,28 @@ def running(tracker: Tracker) -> Optional[ChecklistState]:
     return current_state(tracker) if (tracker.active_loop or {}).get("name") == FORM else None
 
 
+FORM_ACTIONS = {
+    "action_listen",
+    "action_extract_slots",
+    FORM,
+    "validate_checklist_form",
+    "action_start_checklist",
+    "action_start_scenario",
+    "action_ask_checklist_step",
+    "action_checklist_stop",
+}
+
+
+def _interrupted(tracker: Tracker) -> bool:
+    """Whether something other than the form answered this message (a question, an emergency)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") not in FORM_ACTIONS:
+            return True
+    return False
+
+
 def state_events(state: ChecklistState) -> List[EventType]:
     return [SlotSet(STATE, state.to_slot())]
 
@@ -148,6 +170,8 @@ class ActionAskChecklistStep(Action):
         state = current_state(tracker) or engine.start(None, context(tracker))
         if state.stage is not engine.Stage.CONFIRM_STOP:
             engine.advance(state, context(tracker))  # the partnership or role may have changed meanwhile
+        if _interrupted(tracker):
+            send(dispatcher, Reply("Back to the checklist."))
         send(dispatcher, prompts.prompt(state, context(tracker)))
         return state_events(state)
 

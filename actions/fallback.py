@@ -7,7 +7,7 @@ from typing import Any, Dict, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import TOPIC, latest_text, send, slot_events
+from actions.common import TOPIC, latest_entities, latest_text, send, slot_events
 from sga import answers, search
 from sga.answers import Reply
 from sga.content import OUT_OF_SCOPE, content
@@ -21,6 +21,10 @@ class ActionSearchFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         data = content()
+        area = latest_entities(tracker).get("other_area")
+        if area in answers.AREA_NAMES:  # "I've moved to Surrey now, what about there?"
+            send(dispatcher, answers.coverage(data, area))
+            return slot_events(**{TOPIC: OUT_OF_SCOPE, "other_area": area})
         hits = search.index().search(latest_text(tracker)[:MAX_QUERY_CHARS])
         if hits:
             lines = ["I'm not sure I understood. These sections of the procedures look closest:"]

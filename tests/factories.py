@@ -1,4 +1,5 @@
 """One place for the test data the tests build: outcome drafts (fields overridable per test)."""
+
 from __future__ import annotations
 
 import datetime as dt
