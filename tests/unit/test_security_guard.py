@@ -17,8 +17,8 @@ from rasa_addons.channels.guard import (
     metadata_problem,
     sender_problem,
 )
-from sga.limits import Limit, MemoryCounter, RateLimits
 from rasa_addons.channels.rest import conversation_id, problem
+from sga.limits import Limit, MemoryCounter, RateLimits
 
 INTENTS = {"inform_partnership", "ask_mappa_levels", "greet"}
 
