@@ -7,7 +7,7 @@ from typing import Any, Dict, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import TOPIC, latest_entities, latest_text, send, slot_events
+from actions.common import TOPIC, latest_entities, latest_intent, latest_text, send, slot_events
 from sga import answers, search
 from sga.answers import Reply
 from sga.content import OUT_OF_SCOPE, content
@@ -22,7 +22,9 @@ class ActionSearchFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         data = content()
         area = latest_entities(tracker).get("other_area")
-        if area in answers.AREA_NAMES:  # "I've moved to Surrey now, what about there?"
+        # "I've moved to Surrey now, what about there?" (unclear, names a place) gets the coverage answer;
+        # a question that is plainly about something else ("the next train to London") does not.
+        if area in answers.AREA_NAMES and latest_intent(tracker) == "nlu_fallback":
             send(dispatcher, answers.coverage(data, area))
             return slot_events(**{TOPIC: OUT_OF_SCOPE, "other_area": area})
         hits = search.index().search(latest_text(tracker)[:MAX_QUERY_CHARS])
