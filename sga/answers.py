@@ -249,11 +249,13 @@ def greeting(content: Content, partnership: str) -> Reply:
         text=(
             f"Hello. I'll answer from the {name} procedure ({procedure_number(content.documents[partnership])}) "
             "and cite the section each time. Ask me a question, or I can walk you through the recognition, "
-            "risk assessment or disclosure checklist.\n\n" + GUIDANCE_NOTICE
+            "risk assessment or disclosure checklist. Working in the other partnership? Choose it below.\n\n"
+            + GUIDANCE_NOTICE
         ),
         buttons=[
             {"title": "What can you do?", "payload": "/help"},
             {"title": "Start a checklist", "payload": "/start_checklist"},
+            *(partnership_button(content, other) for other in PARTNERSHIPS if other != partnership),
         ],
     )
 
