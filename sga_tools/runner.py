@@ -337,7 +337,9 @@ def launch_rasa(argv: List[str]) -> int:
         return 2
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *argv, "--auth-token", settings.rasa_auth_token]
+    # One argument, `--auth-token=VALUE`: a random token may start with "-", which argparse would
+    # otherwise read as an option of its own.
+    sys.argv = ["rasa", *argv, f"--auth-token={settings.rasa_auth_token}"]
     try:
         rasa_main()
     except SystemExit as done:

@@ -143,3 +143,26 @@ def test_the_rasa_launcher_refuses_to_start_without_a_token():
         timeout=120,
     )
     assert done.returncode == 2 and "RASA_AUTH_TOKEN is empty" in done.stderr
+
+
+def test_the_rasa_launcher_passes_a_token_that_starts_with_a_dash(monkeypatch):
+    """token_urlsafe can start with "-": passed as a separate argument, argparse took it for an option
+    and Rasa did not start (seen in a test run)."""
+    import rasa.__main__
+
+    from sga_tools import runner
+
+    seen = {}
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.setdefault("argv", list(__import__("sys").argv)))
+    for name, value in {
+        "RASA_AUTH_TOKEN": "-XY3a-Tm4PM-bcezPDstwA",
+        "RASA_HOST": "127.0.0.1",
+        "ACTION_SERVER_HOST": "127.0.0.1",
+        "WEBCHAT_HOST": "127.0.0.1",
+        "DATABASE_URL": "sqlite:///x.db",
+        "TRACKER_STORE_URL": "sqlite:///y.db",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("sys.argv", ["sga"])
+    runner.launch_rasa(["run", "--enable-api"])
+    assert seen["argv"][-1] == "--auth-token=-XY3a-Tm4PM-bcezPDstwA"
