@@ -18,7 +18,9 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, Field, ValidationError
 
+from sga.answers import partnership_name
 from sga.checklists.model import NO, NOT_KNOWN, YES, Checklist, Item, checklists
+from sga.content import content
 from sga.outcomes.privacy import PRACTITIONER_ROLES, CaseReferenceRefused, validate_case_reference
 
 # The intents the engine understands (data/nlu/); anything else is not an answer.
@@ -240,7 +242,7 @@ def _partnership_changed(turn: Turn, ctx: Context) -> Turn:
     advance(state, ctx)
     left = sum(1 for i in applicable_items(state, ctx) if i.id not in state.answers)
     turn.say.append(
-        f"Understood: this checklist now follows the {_name(ctx.partnership)} procedure. "
+        f"Understood: this checklist now follows the {partnership_name(content(), ctx.partnership)} procedure. "
         "Answers to the questions both procedures share are kept"
         + (f"; {left} question{'s' if left != 1 else ''} still to answer." if left else ".")
     )
@@ -313,9 +315,3 @@ def problems_before_saving(state: ChecklistState, ctx: Context, channel: Optiona
     if channel not in SAVE_CHANNELS:
         problems.append("unknown channel")
     return problems
-
-
-def _name(partnership: Optional[str]) -> str:
-    from sga.content import content
-
-    return content().documents[partnership].name if partnership else "your partnership's"

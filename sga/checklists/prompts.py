@@ -7,9 +7,9 @@ answer reach the engine the same way: through the NLU's reading.
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional
+from typing import Dict, List
 
-from sga.answers import Reply
+from sga.answers import Reply, partnership_name
 from sga.checklists.engine import (
     ChecklistState,
     Context,
@@ -34,10 +34,6 @@ def option_payload(value: str) -> str:
     return ANSWER_PAYLOADS.get(value) or "/choose_option" + json.dumps({"checklist_option": value})
 
 
-def partnership_name(partnership: Optional[str]) -> str:
-    return content().documents[partnership].name if partnership else "not chosen"
-
-
 def prompt(state: ChecklistState, ctx: Context) -> Reply:
     stage = state.stage
     if stage is Stage.KIND:
@@ -48,7 +44,7 @@ def prompt(state: ChecklistState, ctx: Context) -> Reply:
     if stage is Stage.PARTNERSHIP:
         return Reply(
             "Which partnership's procedure applies?",
-            [_button(partnership_name(p), "inform_partnership", partnership=p) for p in PARTNERSHIPS],
+            [_button(partnership_name(content(), p), "inform_partnership", partnership=p) for p in PARTNERSHIPS],
         )
     if stage is Stage.CONFIRM_STOP:
         return Reply(
@@ -97,7 +93,7 @@ def summary(state: ChecklistState, ctx: Context) -> str:
     assert partnership is not None
     answers = answers_for(state, ctx)
     result = checklist.evaluate(answers, partnership)
-    lines = [f"Summary: {checklist.title} ({partnership_name(partnership)})", "Your answers, as recorded:"]
+    lines = [f"Summary: {checklist.title} ({partnership_name(content(), partnership)})", "Your answers, as recorded:"]
     lines += [f"- {item.question} {item.label(answers.get(item.id))}" for item in applicable_items(state, ctx)]
     if state.exercise is None:
         lines.append(f"- Your role: {ROLE_LABELS.get(ctx.role or '', 'not given')}")

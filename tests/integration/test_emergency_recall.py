@@ -16,11 +16,10 @@ words with any training line (checked here, without a server).
 import re
 
 import pytest
-import requests
-import yaml
 
 from sga.settings import PROJECT_ROOT
 from tests.conftest import SUMMARY_REPORTS
+from tests.nlu_examples import classifier_top, examples, parse, training_examples
 
 pytestmark = pytest.mark.integration
 EMERGENCY = "ask_emergency"
@@ -28,17 +27,6 @@ MIN_RECALL = 0.98
 MAX_FALSE_ALARMS = 0.10
 MAX_SHARED_WORDS = 0.45
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "emergency_heldout.yml"
-
-
-def examples(path):
-    data = yaml.safe_load(path.read_text())
-    for block in data.get("nlu", []):
-        if "intent" not in block:
-            continue
-        for line in block["examples"].splitlines():
-            text = line.strip().removeprefix("- ").strip()
-            if text:
-                yield block["intent"], re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", text)
 
 
 def words(text):
@@ -62,7 +50,7 @@ def test_heldout_set_is_big_enough_and_independent_of_training():
     assert sum(i == EMERGENCY for i, _ in heldout) >= 60
     assert sum(i != EMERGENCY for i, _ in heldout) >= 60
     assert len({t.lower() for _, t in heldout}) == len(heldout), "duplicate held-out lines"
-    training = [t for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")) for _, t in examples(path)]
+    training = [t for _, t in training_examples()]
     too_close = []
     for _, text in heldout:
         closest = max(training, key=lambda t: shared_fraction(text, t))
@@ -76,17 +64,9 @@ def test_emergency_recall_and_false_alarms(stack, record_property):
     by_classifier = by_net = net_false_alarms = 0
     missed, alarms = [], []
     for expected, text in examples(HELDOUT):
-        response = requests.post(
-            f"{stack.rasa_url}/model/parse",
-            params={"token": stack.settings.rasa_auth_token},
-            json={"text": text},
-            timeout=30,
-        )
-        response.raise_for_status()
-        parsed = response.json()
+        parsed = parse(stack, text)
         understood = parsed["intent"]["name"] == EMERGENCY
-        ranking = [r for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
-        classifier_says = bool(ranking) and ranking[0]["name"] == EMERGENCY
+        classifier_says = classifier_top(parsed) == EMERGENCY
         net_says = parsed.get("danger_flagged") is True
         if expected == EMERGENCY:
             emergencies += 1

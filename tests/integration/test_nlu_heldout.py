@@ -13,11 +13,10 @@ import re
 from collections import Counter
 
 import pytest
-import requests
-import yaml
 
 from sga.settings import PROJECT_ROOT
 from tests.conftest import SUMMARY_REPORTS
+from tests.nlu_examples import classifier_top, examples, parse, training_examples
 
 pytestmark = pytest.mark.integration
 MIN_ACCURACY = 0.95
@@ -39,16 +38,7 @@ MAX_WORD_OVERLAP = 0.45
 
 
 def heldout_examples(path=HELDOUT):
-    data = yaml.safe_load(path.read_text())
-    for block in data["nlu"]:
-        if "intent" not in block:
-            continue
-        for line in block["examples"].splitlines():
-            text = line.strip().removeprefix("- ").strip()
-            if text:
-                # Entity annotations [text](entity) / [text]{...} are read as their plain text.
-                text = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", text)
-                yield block["intent"], text
+    return examples(path)
 
 
 def f1_scores(pairs):
@@ -70,17 +60,8 @@ def f1_scores(pairs):
 def test_heldout_intent_accuracy(stack, record_property):
     pairs, errors, end_to_end = [], [], 0
     for expected, text in heldout_examples():
-        response = requests.post(
-            f"{stack.rasa_url}/model/parse",
-            params={"token": stack.settings.rasa_auth_token},
-            json={"text": text},
-            timeout=30,
-        )
-        response.raise_for_status()
-        parsed = response.json()
-        # The classifier's own top intent (the FallbackClassifier puts nlu_fallback above it).
-        ranking = [r for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback"]
-        predicted = ranking[0]["name"]
+        parsed = parse(stack, text)
+        predicted = classifier_top(parsed)
         pairs.append((expected, predicted))
         end_to_end += parsed["intent"]["name"] == expected
         if predicted != expected:
@@ -109,11 +90,7 @@ def _words(text):
 
 def test_new_heldout_lines_are_not_near_copies_of_training_lines():
     """Word overlap (shared words over all words of the two lines) stays below 45% for every pair."""
-    training = [
-        (intent, text, _words(text))
-        for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
-        for intent, text in heldout_examples(path)
-    ]
+    training = [(intent, text, _words(text)) for intent, text in training_examples()]
     copies = []
     for intent, text in heldout_examples():
         if intent not in ISSUE8_INTENTS:
@@ -136,15 +113,8 @@ def test_hedges_are_never_yes_or_no(stack):
     assert len(hedges) >= 8
     as_fact, flagged = [], 0
     for text in hedges:
-        response = requests.post(
-            f"{stack.rasa_url}/model/parse",
-            params={"token": stack.settings.rasa_auth_token},
-            json={"text": text},
-            timeout=30,
-        )
-        response.raise_for_status()
-        parsed = response.json()
-        top = [r for r in parsed["intent_ranking"] if r["name"] != "nlu_fallback"][0]["name"]
+        parsed = parse(stack, text)
+        top = classifier_top(parsed)
         if top in {"affirm", "deny"}:
             as_fact.append(f"  {text!r} -> {top}")
         flagged += any(e["entity"] == "hedge" for e in parsed["entities"])

@@ -6,7 +6,6 @@ lexicon sees are the ones the server sees. Recall and false alarms on the held-o
 classifier, are measured in tests/integration/test_emergency_recall.py.
 """
 
-import re
 import subprocess
 import sys
 
@@ -20,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from rasa_addons.nlu.danger import DangerFlagger, Lexicon
 from sga.settings import PROJECT_ROOT
+from tests.nlu_examples import training_examples
 
 SPACY_DIR = PROJECT_ROOT / "build" / "spacy_en"
 LEXICON = PROJECT_ROOT / "data" / "danger_lexicon.yml"
@@ -51,17 +51,6 @@ def flagger():
 
 def tokens(message):
     return [(t.text, t.lemma) for t in message.get(TOKENS_NAMES[TEXT])]
-
-
-def training_examples():
-    for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")):
-        for block in yaml.safe_load(path.read_text()).get("nlu", []):
-            if "intent" not in block:
-                continue
-            for line in block["examples"].splitlines():
-                text = line.strip().removeprefix("- ").strip()
-                if text:
-                    yield block["intent"], re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", text)
 
 
 # The messages the issue reports as missed, and other ways of saying a child is in danger now.
