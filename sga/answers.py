@@ -179,7 +179,7 @@ AREA_NAMES = {
     "scotland": "Scotland",
     "wales": "Wales",
     "northern_ireland": "Northern Ireland",
-    "england_elsewhere": "that part of England",
+    "england_elsewhere": "your area of England",
 }
 
 
@@ -204,8 +204,8 @@ def coverage(content: Content, area: Optional[str]) -> Reply:
 def outside_coverage_note(area: Optional[str]) -> str:
     where = AREA_NAMES.get(area or "", "your area")
     return (
-        f"You said you work in {where}, which these procedures do not cover: this is what the procedure "
-        "below says, not your own area's. Check your own partnership's procedures."
+        f"These procedures do not cover {where}: below is what they say, not your own area's procedure. "
+        "Check your own partnership's procedures."
     )
 
 
