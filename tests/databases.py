@@ -97,3 +97,15 @@ def unreachable_url(backend: str, directory: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{directory / 'no-such-directory' / 'outcomes.db'}"
     return "postgresql://postgres@127.0.0.1:1/test"
+
+
+def execute(url: str, statement: str, **params: object) -> int:
+    """Raw SQL, as someone tampering with the database would run it (bound parameters, no ORM)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, future=True)
+    try:
+        with engine.begin() as connection:
+            return connection.execute(text(statement), params).rowcount
+    finally:
+        engine.dispose()

@@ -16,7 +16,7 @@ from sga.outcomes import CaseReferenceRefused, OutcomeDraft, OutcomeSchemaMissin
 from sga.outcomes.migrate import VERSION_TABLE, alembic_config, include_object
 from sga.outcomes.models import GENESIS_HASH, AuditEvent, Base
 from tests import factories
-from tests.databases import migrated_database, require_postgres, unreachable_url
+from tests.databases import execute, migrated_database, require_postgres, unreachable_url
 
 Database = namedtuple("Database", "backend url unreachable_url")
 
@@ -52,16 +52,6 @@ def make_draft(**overrides):
     )
     fields.update(overrides)
     return factories.make_draft(**fields)
-
-
-def execute(url, statement, **params):
-    """Raw SQL, as someone tampering with the database would run it (bound parameters, no ORM)."""
-    engine = create_engine(url, future=True)
-    try:
-        with engine.begin() as connection:
-            return connection.execute(text(statement), params).rowcount
-    finally:
-        engine.dispose()
 
 
 def scalar(url, statement, **params):

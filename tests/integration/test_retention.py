@@ -23,7 +23,7 @@ from sga.outcomes.migrate import alembic_config, upgrade
 from sga.outcomes.retention import purge_trackers
 from sga_tools.cli import main as sga
 from tests import factories
-from tests.databases import empty_database, migrated_database, require_postgres
+from tests.databases import empty_database, execute, migrated_database, require_postgres
 
 NOW = dt.datetime.now(dt.timezone.utc)
 OLD = NOW - dt.timedelta(days=400)
@@ -60,15 +60,6 @@ def scalar(url, statement, **params):
     try:
         with engine.connect() as connection:
             return connection.execute(text(statement), params).scalar()
-    finally:
-        engine.dispose()
-
-
-def execute(url, statement, **params):
-    engine = create_engine(url, future=True)
-    try:
-        with engine.begin() as connection:
-            return connection.execute(text(statement), params).rowcount
     finally:
         engine.dispose()
 
