@@ -85,8 +85,10 @@ def load_facets(path: Path = FACETS_FILE) -> Facets:
 
 @functools.lru_cache(maxsize=1)
 def facets() -> Facets:
-    assert set(FACET_INTENTS.values()) == set(load_facets().facets), "facet intents and content disagree"
-    return load_facets()
+    loaded = load_facets()
+    if set(FACET_INTENTS.values()) != set(loaded.facets):
+        raise ValueError("procedures/facets.yml and the follow-up intents name different facets")
+    return loaded
 
 
 def resolve(intent: str, named_scheme: Optional[str], last_topic: Optional[str]) -> Resolution:
