@@ -53,7 +53,7 @@ def _place(area: Optional[str]) -> Optional[str]:
     return area if area in answers.AREA_NAMES else None
 
 
-def _answered_topic(tracker: Tracker) -> Optional[str]:
+def answered_topic(tracker: Tracker) -> Optional[str]:
     topic = tracker.get_slot(TOPIC)
     return topic if topic and topic != OUT_OF_SCOPE and topic in content().topics else None
 
@@ -78,7 +78,7 @@ class ActionAnswerTopic(Action):
             return slot_events(**slots)
 
         # The user chose or changed partnership: answer what was pending, or re-answer the last topic.
-        topic_id = tracker.get_slot(PENDING_TOPIC) or _answered_topic(tracker)
+        topic_id = tracker.get_slot(PENDING_TOPIC) or answered_topic(tracker)
         if topic_id and partnership in PARTNERSHIPS:
             reply, slots = respond_to_topic(topic_id, partnership)
             send(dispatcher, reply)
@@ -109,7 +109,7 @@ class ActionAnswerFollowup(Action):
             send(dispatcher, answers.capabilities(content()))
             return []
         data = followups.facets()
-        found = followups.resolve(intent, latest_entities(tracker).get("scheme"), _answered_topic(tracker))
+        found = followups.resolve(intent, latest_entities(tracker).get("scheme"), answered_topic(tracker))
         label = data.facets[found.facet]
         if found.scheme is None:
             offered = {key: s.name for key, s in data.schemes.items() if found.facet in s.answers}
@@ -165,7 +165,7 @@ class ActionTellMore(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         data = content()
-        topic_id = _answered_topic(tracker)
+        topic_id = answered_topic(tracker)
         if topic_id is None:
             send(dispatcher, answers.capabilities(data))
             return []
@@ -184,7 +184,7 @@ class ActionShowSource(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         data = content()
-        topic_id = _answered_topic(tracker)
+        topic_id = answered_topic(tracker)
         if topic_id is None:
             send(
                 dispatcher,
