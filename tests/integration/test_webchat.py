@@ -331,6 +331,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     expect(log).to_contain_text(reference)
     assert bot.count() + user.count() == shown_before
     assert page.evaluate("sessionStorage.getItem('sga.webchat.session')") == session_id
+    expect(page.get_by_role("button", name="Copy summary")).to_have_count(2)  # the records are kept too
 
     # Keyboard only: Tab to the input, type, Enter; Tab to a choice, Enter.
     page.locator("body").click(position={"x": 2, "y": 2})
