@@ -292,6 +292,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     expect(sheet).to_contain_text("Outcome: ")
     expect(sheet).not_to_contain_text("Save this to the outcome log?")
     expect(page.locator(".sga-widget")).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "webchat-print.png"), full_page=True)
     page.evaluate("window.dispatchEvent(new Event('afterprint'))")
     expect(sheet).to_be_hidden()
     expect(page.locator(".sga-log")).to_be_visible()  # printing the page itself: the conversation
