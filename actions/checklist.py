@@ -99,6 +99,11 @@ def choose_checklist(tracker: Tracker) -> Optional[Callable[[CollectingDispatche
     return apply
 
 
+def summary_record(state: ChecklistState, ctx: Context) -> Dict[str, str]:
+    """The checklist's summary as a record to keep (the web chat's "Copy summary" and "Print")."""
+    return {"kind": "summary", "title": "Checklist summary", "text": prompts.summary(state, ctx)}
+
+
 class ActionStartChecklist(Action):
     def name(self) -> Text:
         return "action_start_checklist"
@@ -180,7 +185,9 @@ class ActionAskChecklistStep(Action):
             )
         elif _interrupted(tracker):
             send(dispatcher, Reply("Back to the checklist."))
-        send(dispatcher, prompts.prompt(state, context(tracker)))
+        at_summary = state.stage is engine.Stage.CONFIRM and state.exercise is None
+        record = summary_record(state, context(tracker)) if at_summary else None
+        send(dispatcher, prompts.prompt(state, context(tracker)), record)
         return state_events(state)
 
 
@@ -251,7 +258,8 @@ class ActionFinishChecklist(Action):
         if state is not None and state.exercise is not None and finished == "done":
             from sga.scenarios import debrief
 
-            send(dispatcher, Reply(debrief(state)))
+            text = debrief(state)
+            send(dispatcher, Reply(text), {"kind": "debrief", "title": "Training exercise debrief", "text": text})
             return reset
         if state is None or finished != "done":
             send(
@@ -285,10 +293,14 @@ class ActionFinishChecklist(Action):
             )
             return reset
         # The store blocks (and may wait for a database that is down): keep it off the event loop.
+        record = summary_record(state, ctx)
         try:
             message = await asyncio.get_running_loop().run_in_executor(
                 None, self._save, state, ctx, channel, tracker.sender_id
             )
+            # What to keep for the case file: the summary and the reference (the message's first paragraph).
+            reference = message.split("\n\n", 1)[0]
+            record = {"kind": "saved", "title": "Checklist record", "text": f"{record['text']}\n\n{reference}"}
         except OutcomeNotSaved:
             logger.error("outcome could not be written to the outcome log or its spool")
             message = (
@@ -303,7 +315,7 @@ class ActionFinishChecklist(Action):
                 "It has been kept on the server for an administrator to recover (sga spool flush), "
                 "but please record the outcome and your reasons in the case file now."
             )
-        send(dispatcher, Reply(message))
+        send(dispatcher, Reply(message), record)  # unsaved: the summary, to copy into the case file
         return reset
 
     @staticmethod

@@ -15,8 +15,13 @@ PARTNERSHIP = "partnership"
 PENDING_TOPIC = "pending_topic"
 
 
-def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
+def send(dispatcher: CollectingDispatcher, reply: Reply, record: Optional[Dict[str, str]] = None) -> None:
+    """`record`: a record the user may keep ({"kind", "title", "text"}); the web chat offers
+    "Copy summary" and "Print" for it (rasa_addons/channels/socketio.py). Other channels ignore it."""
+    if record is None:
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
+    else:
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, record=record)
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

@@ -6,6 +6,9 @@
 #   scripts/setup-web.sh --browser  also make sure Debian's chromium is installed, for the browser
 #                                   test (tests/integration/test_webchat.py)
 #
+# The browser test's accessibility checker, axe-core (an npm dev dependency), is copied to
+# web/test-tools/axe.min.js; it is never part of web/dist/ (the page never loads it).
+#
 # Everything is installed from the npm registry by npm's own client and bundled locally: the page
 # loads nothing from a CDN. Browsers are never downloaded by a test tool (no `playwright install`);
 # the browser test uses the system chromium at /usr/bin/chromium.
@@ -16,7 +19,7 @@ WANT_BROWSER=0
 for arg in "$@"; do
   case "$arg" in
     --browser) WANT_BROWSER=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "setup-web.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -50,7 +53,13 @@ if [[ ! -f dist/.sga-built || "$(cat dist/.sga-built)" != "$build_hash" || ! -f 
   echo "$build_hash" > dist/.sga-built
 fi
 
-# 3. The browser for the browser test (Debian's chromium; never a downloaded one).
+# 3. The accessibility checker for the browser test, from the npm package (never a CDN).
+mkdir -p test-tools
+if [[ ! -f test-tools/axe.min.js || node_modules/axe-core/axe.min.js -nt test-tools/axe.min.js ]]; then
+  cp node_modules/axe-core/axe.min.js test-tools/axe.min.js
+fi
+
+# 4. The browser for the browser test (Debian's chromium; never a downloaded one).
 if [[ $WANT_BROWSER == 1 && ! -x /usr/bin/chromium ]]; then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "Installing Debian's chromium for the browser test..."

@@ -17,6 +17,12 @@ Rasa's own leaves out.
   instead of the first one's replies.
 - A message is accepted only for the session its own connection holds.
 - The rate limits apply (per session and per client address), with a clear reply.
+- One reply is one `bot_uttered` event: Rasa's output channel splits a message at blank lines and
+  emits each part on its own (an answer became three to six bubbles, its citation cut off from it,
+  each part announced by a screen reader as a new message). The widget renders the paragraphs and
+  lists of the whole message. A reply the actions mark as a record to keep (a checklist summary,
+  the saved reference, a training debrief: the `record` key of the bot message) carries it along,
+  so the widget can offer "Copy summary" and "Print".
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ import logging
 import re
 import secrets
 import time
-from typing import Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.channels import socketio as rasa_socketio
+from rasa.core.channels.channel import UserMessage
 from sanic import response
 
 from rasa_addons.channels.guard import check_message, metadata_problem
@@ -109,17 +116,66 @@ def client_address(environ: dict) -> Optional[str]:
     return request.remote_addr or request.ip or None
 
 
+RECORD_KINDS = frozenset({"summary", "saved", "debrief"})
+MAX_RECORD_CHARS = 20_000
+
+
+def record_of(value: object) -> Optional[Dict[str, str]]:
+    """The record an action attached to a bot message (`{"kind", "title", "text"}`), or None."""
+    if not isinstance(value, dict) or value.get("kind") not in RECORD_KINDS:
+        return None
+    text, title = value.get("text"), value.get("title")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_RECORD_CHARS:
+        return None
+    return {"kind": value["kind"], "title": title if isinstance(title, str) else "", "text": text}
+
+
+class SocketIOOutput(rasa_socketio.SocketIOOutput):
+    """Each reply whole, as one `bot_uttered` event (Rasa's splits it at blank lines)."""
+
+    def __init__(self, sio, bot_message_evt: Text, namespace: Optional[Text] = None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.namespace = namespace
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        await self.sio.emit(self.bot_message_evt, response, room=socket_id, namespace=self.namespace)
+
+    @staticmethod
+    def _message(text: Text, **kwargs: Any) -> Dict[str, Any]:
+        message: Dict[str, Any] = {"text": text.strip()}
+        record = record_of(kwargs.get("record"))
+        if record is not None:
+            message["record"] = record
+        return message
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, self._message(text, **kwargs))
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        message = self._message(text, **kwargs)
+        message["quick_replies"] = [
+            {"content_type": "text", "title": button["title"], "payload": button["payload"]} for button in buttons
+        ]
+        await self._send_message(recipient_id, message)
+
+
 class SocketIOInput(rasa_socketio.SocketIOInput):
     @classmethod
     def name(cls) -> Text:
         return "socketio"
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        if self.sio is None:
+            return None
+        return SocketIOOutput(self.sio, self.bot_message_evt, self.namespace)
 
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio, namespace = self.sio, self.namespace
         sio.eio.max_http_buffer_size = MAX_BUFFER_BYTES
         check_origins(sio.eio, allowed_origins())  # before Rasa attaches sio to the app
-        handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
         rasa_connect = sio.handlers[namespace or "/"]["connect"]
         key = _signing_key()
         agent_holder: dict = {}
@@ -196,7 +252,16 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             if checked.reply:
                 await reply(sid, checked.reply)
                 return
-            await handle_message(sid, {**data, "message": checked.text})
+            # As Rasa's own handler does, with this module's output channel (one event per reply).
+            await on_new_message(
+                UserMessage(
+                    checked.text,
+                    SocketIOOutput(sio, self.bot_message_evt, namespace),
+                    sender,
+                    input_channel=self.name(),
+                    metadata=data.get(self.metadata_key) or {},
+                )
+            )
 
         return blueprint
 

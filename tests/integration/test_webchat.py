@@ -3,11 +3,13 @@
 Debian's chromium (/usr/bin/chromium) driven by Playwright for Python; no browser is ever downloaded
 (`scripts/setup-web.sh --browser` installs chromium). The page is served by `python -m
 sga_tools.webchat` on a free port, and the Rasa server of this module allows that page's origin.
-A screenshot goes to tests/artifacts/webchat.png.
+axe-core (the npm package, copied to web/test-tools/ by scripts/setup-web.sh) checks accessibility.
+Screenshots go to tests/artifacts/ (webchat*.png, one per window size).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
 DIST = PROJECT_ROOT / "web" / "dist"
+AXE = PROJECT_ROOT / "web" / "test-tools" / "axe.min.js"
 NOTICE = "Guidance from local procedures, not legal advice. If a child is in immediate danger, call 999."
 REPLY_TIMEOUT = 60_000  # ms; the first reply after start can be slow on a busy machine
 CHROMIUM_ARGS = [
@@ -51,6 +54,8 @@ def _require_browser_tools():
             "Playwright for Python is not installed in the venv: it is a test dependency "
             "(pip install playwright; do not run `playwright install`, the test uses /usr/bin/chromium)"
         )
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run scripts/setup-web.sh (it copies axe-core from web/node_modules)")
     built = DIST / ".sga-built"
     if not (DIST / "widget.js").exists() or not built.exists():
         pytest.fail(f"the web widget is not built in {DIST}: run scripts/setup-web.sh")
@@ -93,6 +98,65 @@ def browser():
         launched.close()
 
 
+def serious_axe_violations(page) -> list:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.x A and AA rules
+    and axe's best practices)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def layout_problems(page) -> list:
+    """The message box in view without scrolling the page, and only one scrolling area: the conversation."""
+    return page.evaluate(
+        """() => {
+      const problems = [];
+      const root = document.documentElement;
+      if (root.scrollHeight > root.clientHeight) problems.push(`the page scrolls: ${root.scrollHeight}px in ${root.clientHeight}px`);
+      if (root.scrollWidth > root.clientWidth) problems.push(`the page scrolls sideways by ${root.scrollWidth - root.clientWidth}px`);
+      for (const selector of ['.sga-input', '.sga-send']) {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight || box.left < 0 || box.right > window.innerWidth)
+          problems.push(`${selector} is not in view: ${JSON.stringify(box)} in ${window.innerWidth}x${window.innerHeight}`);
+      }
+      for (const el of document.querySelectorAll('body *')) {
+        const style = getComputedStyle(el);
+        const scrolls = ['auto', 'scroll'].includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1;
+        if (scrolls && !el.classList.contains('sga-log')) problems.push(`another scrolling area: ${el.className}`);
+      }
+      return problems;
+    }"""
+    )
+
+
+def test_one_event_per_reply_on_socketio(webchat_stack, web_port):
+    """Rasa's socket.io channel sends each paragraph as its own event; this project's sends a reply whole."""
+    from tests.integration.test_security_socketio import Client
+
+    async def scenario():
+        client = await Client(webchat_stack.rasa_url, f"http://localhost:{web_port}").connect()
+        replies = await client.say("what are the MAPPA levels?")
+        await asyncio.sleep(1)  # anything that would still come
+        texts = [r.get("text", "") for r in client.replies]
+        assert len(texts) == 1, f"one answer came as {len(texts)} events: {texts}"
+        assert "Level 3" in replies[0] and "\nSource: " in replies[0], replies[0]
+        titles = [b["title"] for b in client.replies[0]["quick_replies"]]
+        assert "Where does that come from?" in titles
+        assert "record" not in client.replies[0]
+        await client.close()
+
+    run_async(scenario())
+
+
+def run_async(coroutine):
+    return asyncio.run(coroutine)
+
+
 def test_server_serves_only_the_widget_and_its_config(web_url, webchat_stack):
     config = requests.get(web_url + "config.js", timeout=5)
     assert config.status_code == 200 and webchat_stack.rasa_url in config.text
@@ -110,6 +174,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
 
     expect.set_options(timeout=REPLY_TIMEOUT)
     context = browser.new_context(viewport={"width": 1024, "height": 900}, reduced_motion="reduce")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_url.rstrip("/"))
     requested, errors = [], []
     context.on("request", lambda request: requested.append(request.url))
     page = context.new_page()
@@ -137,7 +202,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
         expect(bot).not_to_have_count(before)
 
     def settle() -> int:
-        """Wait until no more reply parts arrive (a reply can come in several socket.io messages)."""
+        """Wait until no more replies arrive (a turn can have more than one reply)."""
         count, since = -1, time.monotonic()
         while time.monotonic() - since < 1.5:
             if bot.count() != count:
@@ -147,7 +212,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
 
     def wait_for_choices() -> list:
         expect(choices.first).to_be_visible()
-        page.wait_for_timeout(300)  # a reply can arrive in several socket.io messages
+        page.wait_for_timeout(300)  # a turn can have more than one reply
         return [t.strip() for t in choices.all_inner_texts()]
 
     # The permanent notice, the accessible log and the labelled input.
@@ -166,8 +231,13 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
             f"Logs: {ARTIFACTS / 'logs' / 'webchat'}\n{error}"
         )
     expect(log).to_contain_text("Level 3")
-    citation = page.locator(".sga-citation").filter(has_text="West Midlands procedure 2.14").first
-    expect(citation).to_be_visible()
+    assert settle() == 1, "one answer, one bubble (Rasa's socket.io channel split it at blank lines)"
+    answer = bot.last
+    expect(answer).to_contain_text("Level 1")
+    expect(answer.locator("li")).to_have_count(3)  # the levels as a list
+    citation = answer.locator(".sga-citation").filter(has_text="West Midlands procedure 2.14")
+    expect(citation).to_be_visible()  # the citation is part of the answer's bubble, styled as one
+    expect(answer.locator(".sga-citation-label")).to_have_text("Source: ")
     page.screenshot(path=str(ARTIFACTS / "webchat-answer.png"))
     link = citation.locator("a").first
     expect(link).to_have_attribute("target", "_blank")
@@ -201,9 +271,50 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     expect(bot.last).to_contain_text("case reference")
     click("Skip")
     expect(log).to_contain_text("Save this to the outcome log?")
+
+    # Keep a record: "Copy summary" and "Print" on the summary; printing shows the summary alone.
+    summary = bot.filter(has_text="Save this to the outcome log?").last
+    keep = summary.get_by_role("group", name="Keep a copy of this summary")
+    expect(keep.get_by_role("button", name="Copy summary")).to_be_visible()
+    keep.get_by_role("button", name="Copy summary").click()
+    expect(page.get_by_role("status")).to_have_text("The summary is copied. Paste it into the case file.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Checklist summary\n\nSummary: Recognition")
+    assert "Outcome: " in copied and "Next steps" in copied and "not legal advice" in copied
+    assert "Save this to the outcome log?" not in copied
+    page.evaluate("() => { window.print = () => { window.printed = (window.printed || 0) + 1; }; }")
+    keep.get_by_role("button", name="Print this summary").click()
+    assert page.evaluate("window.printed") == 1
+    sheet = page.locator(".sga-print-sheet")
+    page.emulate_media(media="print")
+    expect(sheet).to_be_visible()
+    expect(sheet.locator("h1")).to_have_text("Checklist summary")
+    expect(sheet).to_contain_text("Outcome: ")
+    expect(sheet).not_to_contain_text("Save this to the outcome log?")
+    expect(page.locator(".sga-widget")).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "webchat-print.png"), full_page=True)
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    expect(sheet).to_be_hidden()
+    expect(page.locator(".sga-log")).to_be_visible()  # printing the page itself: the conversation
+    expect(page.locator(".sga-form")).to_be_hidden()
+    page.emulate_media(media="screen")
+    expect(sheet).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "webchat-summary.png"))
+    assert not serious_axe_violations(page)
+
+    shown = bot.count()
     click("Save")
     expect(log).to_contain_text("Your reference is SGA-")
     reference = re.search(r"Your reference is (SGA-[\w-]+)", log.inner_text()).group(1)
+    assert settle() == shown + 1, "one reply after Save"
+    saved = bot.last
+    expect(saved).not_to_contain_text("Outcome: ")  # the outcome is in the summary, not repeated
+    saved.get_by_role("button", name="Copy summary").click()
+    expect(page.get_by_role("status")).to_have_text("The summary is copied. Paste it into the case file.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Checklist record\n\nSummary: Recognition") and "Outcome: " in copied
+    assert f"Saved. Your reference is {reference}." in copied
+    expect(saved.get_by_role("button", name="Print this summary")).to_be_visible()
 
     # What the user types is shown as text, never as HTML.
     ask("<img src=x onerror=alert(1)> <b>not bold</b>")
@@ -221,6 +332,7 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     expect(log).to_contain_text(reference)
     assert bot.count() + user.count() == shown_before
     assert page.evaluate("sessionStorage.getItem('sga.webchat.session')") == session_id
+    expect(page.get_by_role("button", name="Copy summary")).to_have_count(2)  # the records are kept too
 
     # Keyboard only: Tab to the input, type, Enter; Tab to a choice, Enter.
     page.locator("body").click(position={"x": 2, "y": 2})
@@ -295,7 +407,63 @@ def test_conversation_in_the_browser(browser, web_url, webchat_stack):
     assert new_session and new_session != session_id
     assert user.count() == 1
 
+    # The short answer first, then "Tell me more" and the source as buttons; each a single bubble.
+    assert settle() == 1
+    assert {"Tell me more", "Where does that come from?"} <= set(wait_for_choices())
+    click("Tell me more")
+    assert settle() == 2
+    expect(bot.last.locator(".sga-citation").first).to_be_visible()
+    click("Where does that come from?")
+    assert settle() == 3
+    expect(bot.last).to_contain_text("comes from")
+
     hosts = {urlsplit(url).hostname for url in requested if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
     assert hosts <= {"localhost", "127.0.0.1"}, f"the page called off the machine: {hosts}"
     assert not errors, f"errors in the browser console: {errors}"
+    context.close()
+
+
+def test_the_message_box_stays_in_view_at_every_size(browser, web_url, webchat_stack):
+    """From a phone (320 px wide) to a desktop: the box in view without scrolling the page, the
+    conversation the one scrolling area, the length limit said, no serious axe violations."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=REPLY_TIMEOUT)
+    context = browser.new_context(viewport={"width": 320, "height": 640}, reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(web_url)
+    field = page.get_by_label("Your message")
+    log = page.get_by_role("log")
+    bot = page.locator(".sga-msg-bot")
+    for question in ("what are the MAPPA levels?", "what is Sarah's Law?", "start the recognition checklist"):
+        before = bot.count()
+        field.fill(question)
+        field.press("Enter")
+        expect(bot).not_to_have_count(before)
+    page.wait_for_timeout(1500)
+
+    for width, height in ((320, 640), (420, 800), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        log.evaluate("el => el.scrollTo(0, el.scrollHeight)")
+        assert not layout_problems(page), f"at {width}x{height}: {layout_problems(page)}"
+        assert log.evaluate("el => el.scrollHeight > el.clientHeight"), "the conversation should overflow here"
+        expect(field).to_be_in_viewport()
+        expect(page.get_by_role("note")).to_be_in_viewport()
+        page.screenshot(path=str(ARTIFACTS / f"webchat-{width}x{height}.png"))
+        problems = serious_axe_violations(page)
+        assert not problems, f"axe at {width}x{height}: {problems}"
+
+    # The length limit is in the field's description, and said when it is reached.
+    described = field.get_attribute("aria-describedby").split()
+    counter = page.locator(f"#{described[-1]}")
+    expect(counter).to_have_text("Up to 1,000 characters")
+    field.fill("x" * 998)
+    expect(counter).to_have_text("998 of 1,000 characters")
+    field.press("x")
+    field.press("x")
+    field.press("x")  # past the limit: the browser keeps 1,000
+    assert len(field.input_value()) == 1000
+    expect(counter).to_have_text("1,000 of 1,000 characters")
+    expect(page.get_by_role("status")).to_contain_text("You have reached the 1,000-character limit")
     context.close()

@@ -10,10 +10,26 @@ export interface ChatButton {
   payload: string;
 }
 
+/** A reply the user may keep (a checklist summary, the saved reference, a training debrief). */
+export interface ChatRecord {
+  kind: "summary" | "saved" | "debrief";
+  title: string;
+  text: string;
+}
+
 export interface Entry {
   from: "user" | "bot";
   text: string;
   buttons?: ChatButton[];
+  record?: ChatRecord;
+}
+
+export function toRecord(value: unknown): ChatRecord | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const record = value as Record<string, unknown>;
+  const kind = record.kind;
+  if ((kind !== "summary" && kind !== "saved" && kind !== "debrief") || typeof record.text !== "string") return undefined;
+  return { kind, title: typeof record.title === "string" ? record.title : "", text: record.text };
 }
 
 const SESSION_KEY = "sga.webchat.session";
@@ -49,7 +65,8 @@ function isEntry(value: unknown): value is Entry {
 export function loadHistory(): Entry[] {
   try {
     const parsed: unknown = JSON.parse(storage()?.getItem(HISTORY_KEY) || "[]");
-    return Array.isArray(parsed) ? parsed.filter(isEntry) : [];
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(isEntry).map((entry) => ({ ...entry, record: toRecord(entry.record) }));
   } catch {
     return [];
   }

@@ -7,7 +7,18 @@
  * `data-socket-url` attribute.
  */
 import { io, Socket } from "socket.io-client";
-import { ChatButton, Entry, clearAll, loadHistory, loadSessionId, saveHistory, saveSessionId } from "./history";
+import {
+  ChatButton,
+  ChatRecord,
+  Entry,
+  clearAll,
+  loadHistory,
+  loadSessionId,
+  saveHistory,
+  saveSessionId,
+  toRecord,
+} from "./history";
+import { copyText, printRecord, recordAsText } from "./record";
 import { renderBotText } from "./render";
 
 interface Config {
@@ -19,6 +30,7 @@ interface BotUttered {
   text?: unknown;
   quick_replies?: unknown;
   buttons?: unknown;
+  record?: unknown;
 }
 
 declare global {
@@ -30,6 +42,8 @@ declare global {
 const NOTICE_STRONG = "Guidance from local procedures, not legal advice.";
 const NOTICE_REST = " If a child is in immediate danger, call 999.";
 const NO_REPLY_MS = 30000;
+const MAX_CHARS = 1000;
+const MAX_CHARS_SHOWN = MAX_CHARS.toLocaleString("en-GB");
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -52,6 +66,8 @@ export class Webchat {
   private readonly log: HTMLDivElement;
   private readonly status: HTMLParagraphElement;
   private readonly input: HTMLInputElement;
+  private readonly counter: HTMLSpanElement;
+  private atLimit = false;
   private readonly socket: Socket;
   private history: Entry[];
   private sessionId: string | null;
@@ -69,10 +85,16 @@ export class Webchat {
     const section = el("section", "sga-widget");
     section.setAttribute("aria-labelledby", heading.id);
 
+    const restart = el("button", "sga-restart", "Start a new conversation");
+    restart.type = "button";
+    const head = el("div", "sga-head");
+    head.append(heading, restart);
+
     const notice = el("p", "sga-notice");
     notice.setAttribute("role", "note");
     notice.append(el("strong", undefined, NOTICE_STRONG), document.createTextNode(NOTICE_REST));
 
+    // The one scrolling area: the conversation. Everything else stays in view.
     this.log = el("div", "sga-log");
     this.log.id = `sga-log-${n}`;
     this.log.setAttribute("role", "log");
@@ -93,22 +115,40 @@ export class Webchat {
     this.input.type = "text";
     this.input.name = "message";
     this.input.autocomplete = "off";
-    this.input.maxLength = 1000;
+    this.input.maxLength = MAX_CHARS;
+    // The length limit, said before it is reached (the counter) and when it is (the status).
+    this.counter = el("span", "sga-counter");
+    this.counter.id = `sga-counter-${n}`;
+    const top = el("div", "sga-label-row");
+    top.append(label, this.counter);
     const hint = el("p", "sga-hint", "Press Enter to send. Do not type names or details that identify a person.");
     hint.id = `sga-hint-${n}`;
-    this.input.setAttribute("aria-describedby", hint.id);
+    this.input.setAttribute("aria-describedby", `${hint.id} ${this.counter.id}`);
     const send = el("button", "sga-send", "Send");
     send.type = "submit";
     const row = el("div", "sga-row");
     row.append(this.input, send);
-    form.append(label, row, hint);
+    form.append(top, row, hint);
+    this.updateCounter(false);
 
-    const restart = el("button", "sga-restart", "Start a new conversation");
-    restart.type = "button";
-
-    section.append(heading, notice, this.log, this.status, form, restart);
+    section.append(head, notice, this.log, this.status, form);
     root.append(section);
 
+    this.input.addEventListener("input", () => this.updateCounter(true));
+    this.input.addEventListener("paste", (event) => {
+      const pasted = event.clipboardData?.getData("text") ?? "";
+      const selected = (this.input.selectionEnd ?? 0) - (this.input.selectionStart ?? 0);
+      if (this.input.value.length - selected + pasted.length > MAX_CHARS) {
+        window.setTimeout(
+          () =>
+            this.setStatus(
+              `The pasted text was cut to fit the ${MAX_CHARS_SHOWN}-character limit. ` +
+                "Send this part, then the rest in another message.",
+            ),
+          0,
+        );
+      }
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = this.input.value.trim();
@@ -117,6 +157,7 @@ export class Webchat {
         return;
       }
       this.input.value = "";
+      this.updateCounter(false);
       this.send(text, text);
     });
     restart.addEventListener("click", () => this.restart());
@@ -184,17 +225,17 @@ export class Webchat {
     const text = typeof data?.text === "string" ? data.text : "";
     const buttons = toButtons(data?.quick_replies).concat(toButtons(data?.buttons));
     if (!text && !buttons.length) return;
-    this.add({ from: "bot", text, buttons: buttons.length ? buttons : undefined });
+    this.add({ from: "bot", text, buttons: buttons.length ? buttons : undefined, record: toRecord(data?.record) });
   }
 
   private add(entry: Entry): void {
     this.history.push(entry);
     saveHistory(this.history);
-    this.render(entry, true);
-    this.scrollToEnd(true);
+    const message = this.render(entry, true);
+    this.scrollToNewest(message);
   }
 
-  private render(entry: Entry, active: boolean): void {
+  private render(entry: Entry, active: boolean): HTMLElement {
     const message = el("div", `sga-msg sga-msg-${entry.from}`);
     message.appendChild(el("span", "sga-visually-hidden", entry.from === "user" ? "You said: " : "Assistant said: "));
     if (entry.from === "bot") {
@@ -217,7 +258,47 @@ export class Webchat {
       }
       message.appendChild(group);
     }
+    if (entry.record) message.appendChild(this.recordControls(entry.record));
     this.log.appendChild(message);
+    return message;
+  }
+
+  /** "Copy summary" and "Print" for a reply worth keeping; they stay usable as the chat moves on. */
+  private recordControls(record: ChatRecord): HTMLElement {
+    const what = record.kind === "debrief" ? "debrief" : "summary";
+    const group = el("div", "sga-keep");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", `Keep a copy of this ${what}`);
+    const copy = el("button", "sga-keep-button", `Copy ${what}`);
+    copy.type = "button";
+    copy.addEventListener("click", async () => {
+      const copied = await copyText(recordAsText(record));
+      this.setStatus(
+        copied
+          ? `The ${what} is copied. Paste it into the case file.`
+          : `The ${what} could not be copied here. Use Print, or select the text and copy it.`,
+      );
+    });
+    const print = el("button", "sga-keep-button", "Print");
+    print.type = "button";
+    print.setAttribute("aria-label", `Print this ${what}`);
+    print.addEventListener("click", () => printRecord(record));
+    group.append(copy, print);
+    return group;
+  }
+
+  private updateCounter(announce: boolean): void {
+    const used = this.input.value.length;
+    this.counter.textContent =
+      used === 0 ? `Up to ${MAX_CHARS_SHOWN} characters` : `${used.toLocaleString("en-GB")} of ${MAX_CHARS_SHOWN} characters`;
+    const atLimit = used >= MAX_CHARS;
+    this.counter.classList.toggle("sga-counter-full", atLimit);
+    if (announce && atLimit && !this.atLimit) {
+      this.setStatus(
+        `You have reached the ${MAX_CHARS_SHOWN}-character limit. Send this part, then the rest in another message.`,
+      );
+    }
+    this.atLimit = atLimit;
   }
 
   /** Earlier choices no longer apply once the conversation has moved on. */
@@ -243,8 +324,19 @@ export class Webchat {
   }
 
   private scrollToEnd(animate: boolean): void {
+    this.scrollTo(this.log.scrollHeight, animate);
+  }
+
+  /** The end of the conversation; but a reply taller than the box is shown from its start. */
+  private scrollToNewest(message: HTMLElement): void {
+    const fits = message.offsetHeight <= this.log.clientHeight - 16;
+    if (fits || !message.classList.contains("sga-msg-bot")) this.scrollToEnd(true);
+    else this.scrollTo(message.offsetTop - 8, true);
+  }
+
+  private scrollTo(top: number, animate: boolean): void {
     const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
-    this.log.scrollTo({ top: this.log.scrollHeight, behavior: animate && !reduce ? "smooth" : "auto" });
+    this.log.scrollTo({ top, behavior: animate && !reduce ? "smooth" : "auto" });
   }
 }
 
