@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -22,6 +22,7 @@ from sga.answers import Reply
 from sga.checklists import engine, prompts
 from sga.checklists.engine import ChecklistState, Context, Exercise, Heard
 from sga.checklists.model import checklists
+from sga.checklists.summary import Summary
 from sga.limits import may_save
 from sga.outcomes import OutcomeNotSaved
 from sga.settings import load_settings
@@ -180,7 +181,13 @@ class ActionAskChecklistStep(Action):
             )
         elif _interrupted(tracker):
             send(dispatcher, Reply("Back to the checklist."))
-        send(dispatcher, prompts.prompt(state, context(tracker)))
+        reply = prompts.prompt(state, context(tracker))
+        if state.stage is engine.Stage.CONFIRM and state.exercise is None:
+            # The summary, also as data, for channels that draw it themselves (Teams: an Adaptive Card).
+            summary = Summary.from_state(state, context(tracker)).as_data()
+            dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, json_message={"summary": summary})
+        else:
+            send(dispatcher, reply)
         return state_events(state)
 
 
@@ -285,8 +292,9 @@ class ActionFinishChecklist(Action):
             )
             return reset
         # The store blocks (and may wait for a database that is down): keep it off the event loop.
+        saved: Optional[Dict[str, Any]] = None
         try:
-            message = await asyncio.get_running_loop().run_in_executor(
+            message, saved = await asyncio.get_running_loop().run_in_executor(
                 None, self._save, state, ctx, channel, tracker.sender_id
             )
         except OutcomeNotSaved:
@@ -303,11 +311,14 @@ class ActionFinishChecklist(Action):
                 "It has been kept on the server for an administrator to recover (sga spool flush), "
                 "but please record the outcome and your reasons in the case file now."
             )
-        send(dispatcher, Reply(message))
+        if saved is None:
+            send(dispatcher, Reply(message))
+        else:  # the saved record's summary with its reference, as data (for copy, print and cards)
+            dispatcher.utter_message(text=message, json_message={"summary": saved})
         return reset
 
     @staticmethod
-    def _save(state: ChecklistState, ctx: Context, channel: str, sender_id: str) -> str:
+    def _save(state: ChecklistState, ctx: Context, channel: str, sender_id: str) -> Tuple[str, Dict[str, Any]]:
         from sga.outcomes import OutcomeDraft
 
         checklist = state.checklist
@@ -332,4 +343,5 @@ class ActionFinishChecklist(Action):
             record_id=state.run_id,
         )
         saved = outcome_store().save(draft)
-        return prompts.saved_message(saved.reference, saved.stored, result.next_steps, partnership)
+        summary = Summary.from_state(state, ctx).saved(saved.reference, draft.completed_at)
+        return prompts.saved_message(saved.reference, saved.stored, result.next_steps, partnership), summary.as_data()
