@@ -29,7 +29,7 @@ from rasa_addons.channels.teams.auth import (
     tenant_allowed,
 )
 from rasa_addons.channels.teams.connector import ConnectorClient, LoopSession, activities_url, token_url_for
-from rasa_addons.channels.teams.render import choices_card, image_card, to_teams_markdown
+from rasa_addons.channels.teams.render import choices_card, image_card, summary_card, to_teams_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,20 @@ class TeamsOutput(OutputChannel):
             data["replyToId"] = self.reply_to_id
         data.update(message_data)
         return data
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """As Rasa's, except for a checklist summary (a `{"summary": ...}` custom payload): before
+        saving it is one Adaptive Card with the buttons, in place of the text; once saved (it has a
+        reference) the text says it, and the data is not posted as an activity of its own."""
+        custom = message.get("custom")
+        summary = custom.get("summary") if isinstance(custom, Mapping) else None
+        if isinstance(summary, Mapping):
+            message = {**message, "custom": None}
+            if not summary.get("reference"):
+                card = summary_card(summary, message.get("buttons") or [])
+                await self.send(self.prepare_message(recipient_id, {"attachments": [card]}))
+                return
+        await super().send_response(recipient_id, message)
 
     async def send(self, message_data: Dict[str, Any]) -> None:
         await self.connector.post_activity(self.activities_url(), message_data)
