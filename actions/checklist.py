@@ -28,7 +28,7 @@ from sga.outcomes import OutcomeNotSaved
 from sga.settings import load_settings
 
 logger = logging.getLogger(__name__)
-STATE, STEP, FORM = "checklist_state", "checklist_step", "checklist_form"
+STATE, STEP, FORM, SAVED = "checklist_state", "checklist_step", "checklist_form", "outcome_saved"
 EMERGENCY_INTENT, EMERGENCY_TOPIC = "ask_emergency", "emergency"  # a child in immediate danger
 MAX_TEXT = 2000
 
@@ -313,9 +313,11 @@ class ActionFinishChecklist(Action):
             )
         if saved is None:
             send(dispatcher, Reply(message))
-        else:  # the saved record's summary with its reference, as data (for copy, print and cards)
-            dispatcher.utter_message(text=message, json_message={"summary": saved})
-        return reset
+            return reset
+        # The saved record's summary with its reference, as data (for copy, print and cards); the slot
+        # is set and cleared at once, one event the usage markers count as a save.
+        dispatcher.utter_message(text=message, json_message={"summary": saved})
+        return [*reset, SlotSet(SAVED, state.kind), SlotSet(SAVED, None)]
 
     @staticmethod
     def _save(state: ChecklistState, ctx: Context, channel: str, sender_id: str) -> Tuple[str, Dict[str, Any]]:
