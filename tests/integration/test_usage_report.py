@@ -1,7 +1,8 @@
 """`sga usage-report` over a test conversation set: real conversations over HTTP with a real stack,
-then the report against that stack's tracker store and outcome log.
+then the report against that stack's tracker store and outcome log. The same stack shows that it reports
+each server as it answers (what `sga run` prints).
 
-The stack is this module's own (conftest's `stack_settings` and `start_stack`), not the shared session
+The stack is this module's own (conftest's `stack_settings`, its own databases), not the shared session
 `stack`: the report counts every conversation in the tracker store, so the counts below are exact
 only when no other test has talked to it.
 
@@ -22,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from sga.settings import PROJECT_ROOT
-from tests.conftest import Conversation, stack_settings, start_stack
+from sga_tools.runner import Stack, print_ready
+from tests.conftest import ARTIFACTS, MODEL, Conversation, stack_settings
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +47,14 @@ def start_checklist(conversation: Conversation, via_picker: bool = False) -> Non
     conversation.click("No")  # no child in immediate danger
 
 
+READY = []  # (server, seconds) as the usage stack reported them while starting
+
+
 @pytest.fixture(scope="module")
 def usage_stack(tmp_path_factory):
-    stack = start_stack(stack_settings(tmp_path_factory.mktemp("usage")), "usage")
+    settings = stack_settings(tmp_path_factory.mktemp("usage"))
+    stack = Stack(settings, model=MODEL, log_dir=ARTIFACTS / "logs" / "usage", on_ready=lambda *r: READY.append(r))
+    stack.start()
     try:
         talk(stack)
         yield stack
@@ -205,3 +212,12 @@ def test_an_unreachable_tracker_store_is_a_one_line_error(tmp_path):
         result.stderr.startswith("error: tracker store postgresql://nobody@127.0.0.1:1/none")
         and result.stderr.count("\n") == 1
     )
+
+
+def test_the_stack_reports_each_server_as_it_answers_and_how_long_it_took(usage_stack, capsys):
+    """What `sga run` prints while it starts (its Stack has on_ready=print_ready)."""
+    assert [name for name, _ in READY] == ["action server", "Rasa server"]
+    (_, actions), (_, rasa) = READY
+    assert 0 < actions <= rasa < 240
+    print_ready("Rasa server", rasa)
+    assert capsys.readouterr().out == f"  Rasa server ready in {rasa:.1f} s\n"
