@@ -9,7 +9,7 @@ One `Summary`, built from a run in progress (`from_state`) or from a saved outco
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from sga.answers import partnership_name
@@ -107,8 +107,6 @@ class Summary:
 
     def saved(self, reference: str, completed_at: dt.datetime) -> "Summary":
         """The same summary once saved under `reference`."""
-        from dataclasses import replace
-
         return replace(self, reference=reference, completed_at=completed_at)
 
     def as_text(self) -> str:
