@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Callable, Dict, List, Optional, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -183,9 +183,10 @@ class ActionAskChecklistStep(Action):
             send(dispatcher, Reply("Back to the checklist."))
         reply = prompts.prompt(state, context(tracker))
         if state.stage is engine.Stage.CONFIRM and state.exercise is None:
-            # The summary, also as data, for channels that draw it themselves (Teams: an Adaptive Card).
+            # The summary also as data (`summary` in the bot message's metadata), for channels that draw
+            # it themselves: Teams shows it as an Adaptive Card. Channels that do not look for it ignore it.
             summary = Summary.from_state(state, context(tracker)).as_data()
-            dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, json_message={"summary": summary})
+            dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, summary=summary)
         else:
             send(dispatcher, reply)
         return state_events(state)
@@ -292,11 +293,12 @@ class ActionFinishChecklist(Action):
             )
             return reset
         # The store blocks (and may wait for a database that is down): keep it off the event loop.
-        saved: Optional[Dict[str, Any]] = None
+        saved = False
         try:
-            message, saved = await asyncio.get_running_loop().run_in_executor(
+            message = await asyncio.get_running_loop().run_in_executor(
                 None, self._save, state, ctx, channel, tracker.sender_id
             )
+            saved = True
         except OutcomeNotSaved:
             logger.error("outcome could not be written to the outcome log or its spool")
             message = (
@@ -311,16 +313,14 @@ class ActionFinishChecklist(Action):
                 "It has been kept on the server for an administrator to recover (sga spool flush), "
                 "but please record the outcome and your reasons in the case file now."
             )
-        if saved is None:
-            send(dispatcher, Reply(message))
-            return reset
-        # The saved record's summary with its reference, as data (for copy, print and cards); the slot
-        # is set and cleared at once, one event the usage markers count as a save.
-        dispatcher.utter_message(text=message, json_message={"summary": saved})
-        return [*reset, SlotSet(SAVED, state.kind), SlotSet(SAVED, None)]
+        send(dispatcher, Reply(message))
+        if saved:
+            # Set and cleared at once: one event, which the usage markers (bot/markers/) count as a save.
+            return [*reset, SlotSet(SAVED, state.kind), SlotSet(SAVED, None)]
+        return reset
 
     @staticmethod
-    def _save(state: ChecklistState, ctx: Context, channel: str, sender_id: str) -> Tuple[str, Dict[str, Any]]:
+    def _save(state: ChecklistState, ctx: Context, channel: str, sender_id: str) -> str:
         from sga.outcomes import OutcomeDraft
 
         checklist = state.checklist
@@ -345,5 +345,4 @@ class ActionFinishChecklist(Action):
             record_id=state.run_id,
         )
         saved = outcome_store().save(draft)
-        summary = Summary.from_state(state, ctx).saved(saved.reference, draft.completed_at)
-        return prompts.saved_message(saved.reference, saved.stored, result.next_steps, partnership), summary.as_data()
+        return prompts.saved_message(saved.reference, saved.stored, result.next_steps, partnership)

@@ -346,8 +346,6 @@ def shell(args) -> int:
             print(f"error: is the assistant running (make run)? {error}")
             continue
         for reply in replies:
-            if "text" not in reply and "buttons" not in reply:
-                continue  # data for channels that draw it themselves (a checklist summary's copy)
             print("bot>", reply.get("text", ""))
             for i, button in enumerate(reply.get("buttons") or [], 1):
                 print(f"     [{i}] {button['title']}  ->  {button['payload']}")

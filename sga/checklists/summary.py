@@ -3,7 +3,7 @@
 One `Summary`, built from a run in progress (`from_state`) or from a saved outcome record
 (`from_record`), gives the chat text (`as_text`), Markdown for the case file (`as_markdown`, used by
 `sga export --format md`) and plain data for channels that draw it themselves (`as_data`: the
-`{"summary": ...}` custom payload the action sends, which Teams shows as an Adaptive Card).
+`summary` the checklist action attaches to the summary message, which Teams shows as an Adaptive Card).
 """
 
 from __future__ import annotations

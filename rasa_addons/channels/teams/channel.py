@@ -72,20 +72,6 @@ class TeamsOutput(OutputChannel):
         data.update(message_data)
         return data
 
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        """As Rasa's, except for a checklist summary (a `{"summary": ...}` custom payload): before
-        saving it is one Adaptive Card with the buttons, in place of the text; once saved (it has a
-        reference) the text says it, and the data is not posted as an activity of its own."""
-        custom = message.get("custom")
-        summary = custom.get("summary") if isinstance(custom, Mapping) else None
-        if isinstance(summary, Mapping):
-            message = {**message, "custom": None}
-            if not summary.get("reference"):
-                card = summary_card(summary, message.get("buttons") or [])
-                await self.send(self.prepare_message(recipient_id, {"attachments": [card]}))
-                return
-        await super().send_response(recipient_id, message)
-
     async def send(self, message_data: Dict[str, Any]) -> None:
         await self.connector.post_activity(self.activities_url(), message_data)
 
@@ -95,6 +81,11 @@ class TeamsOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
+        summary = kwargs.get("summary")  # a checklist's summary as data (actions/checklist.py)
+        if isinstance(summary, Mapping):
+            # One Adaptive Card with the buttons, in place of the text it draws.
+            await self.send(self.prepare_message(recipient_id, {"attachments": [summary_card(summary, buttons)]}))
+            return
         message: Dict[str, Any] = {"text": to_teams_markdown(text)}
         card = choices_card(buttons)
         if card:

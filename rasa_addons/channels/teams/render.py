@@ -6,8 +6,8 @@ Pure functions: no network, no Rasa, no state.
 - Rasa buttons become an Adaptive Card whose `Action.Submit` actions carry the Rasa payload (as a
   Teams `messageBack`, which shows the button title in the chat): Rasa's own botframework channel
   sends a hero card of buttons without an action type, which Teams does not make clickable.
-- A checklist's summary (sent with a `{"summary": ...}` custom payload) becomes one Adaptive Card
-  with the reply's buttons as its actions, in place of the text.
+- A checklist's summary (the `summary` data the checklist action attaches to its message) becomes
+  one Adaptive Card with the reply's buttons as its actions, in place of the text.
 - A card submit (an activity with `value` and no text) gives back that payload as the user's text.
 """
 
@@ -102,7 +102,7 @@ def _heading(text: str) -> Dict[str, Any]:
 
 
 def summary_card(summary: Mapping[str, Any], buttons: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """A checklist's summary (the `{"summary": ...}` data the checklist action sends) as one Adaptive
+    """A checklist's summary (the `summary` data the checklist action attaches) as one Adaptive
     Card: the facts, every answer in words, the outcome, the next steps with their sources, and the
     reply's buttons (Save, Go back, Stop) as the card's actions."""
     facts = [
