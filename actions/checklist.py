@@ -22,12 +22,13 @@ from sga.answers import Reply
 from sga.checklists import engine, prompts
 from sga.checklists.engine import ChecklistState, Context, Exercise, Heard
 from sga.checklists.model import checklists
+from sga.checklists.summary import Summary
 from sga.limits import may_save
 from sga.outcomes import OutcomeNotSaved
 from sga.settings import load_settings
 
 logger = logging.getLogger(__name__)
-STATE, STEP, FORM = "checklist_state", "checklist_step", "checklist_form"
+STATE, STEP, FORM, SAVED = "checklist_state", "checklist_step", "checklist_form", "outcome_saved"
 EMERGENCY_INTENT, EMERGENCY_TOPIC = "ask_emergency", "emergency"  # a child in immediate danger
 MAX_TEXT = 2000
 
@@ -187,7 +188,9 @@ class ActionAskChecklistStep(Action):
             send(dispatcher, Reply("Back to the checklist."))
         at_summary = state.stage is engine.Stage.CONFIRM and state.exercise is None
         record = summary_record(state, context(tracker)) if at_summary else None
-        send(dispatcher, prompts.prompt(state, context(tracker)), record)
+        # The summary also as data, for channels that draw it themselves (Teams: an Adaptive Card).
+        summary = Summary.from_state(state, context(tracker)).as_data() if at_summary else None
+        send(dispatcher, prompts.prompt(state, context(tracker)), record, summary)
         return state_events(state)
 
 
@@ -294,6 +297,7 @@ class ActionFinishChecklist(Action):
             return reset
         # The store blocks (and may wait for a database that is down): keep it off the event loop.
         record = summary_record(state, ctx)
+        saved = False
         try:
             message = await asyncio.get_running_loop().run_in_executor(
                 None, self._save, state, ctx, channel, tracker.sender_id
@@ -301,6 +305,7 @@ class ActionFinishChecklist(Action):
             # What to keep for the case file: the summary and the reference (the message's first paragraph).
             reference = message.split("\n\n", 1)[0]
             record = {"kind": "saved", "title": "Checklist record", "text": f"{record['text']}\n\n{reference}"}
+            saved = True
         except OutcomeNotSaved:
             logger.error("outcome could not be written to the outcome log or its spool")
             message = (
@@ -316,6 +321,9 @@ class ActionFinishChecklist(Action):
                 "but please record the outcome and your reasons in the case file now."
             )
         send(dispatcher, Reply(message), record)  # unsaved: the summary, to copy into the case file
+        if saved:
+            # Set and cleared at once: one event, which the usage markers (bot/markers/) count as a save.
+            return [*reset, SlotSet(SAVED, state.kind), SlotSet(SAVED, None)]
         return reset
 
     @staticmethod

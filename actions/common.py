@@ -15,13 +15,18 @@ PARTNERSHIP = "partnership"
 PENDING_TOPIC = "pending_topic"
 
 
-def send(dispatcher: CollectingDispatcher, reply: Reply, record: Optional[Dict[str, str]] = None) -> None:
+def send(
+    dispatcher: CollectingDispatcher,
+    reply: Reply,
+    record: Optional[Dict[str, str]] = None,
+    summary: Optional[Dict[str, Any]] = None,
+) -> None:
     """`record`: a record the user may keep ({"kind", "title", "text"}); the web chat offers
-    "Copy summary" and "Print" for it (rasa_addons/channels/socketio.py). Other channels ignore it."""
-    if record is None:
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
-    else:
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, record=record)
+    "Copy summary" and "Print" for it (rasa_addons/channels/socketio.py). `summary`: a checklist's
+    summary as data, which Teams draws as an Adaptive Card. Channels that do not look for them ignore
+    them (both travel in the bot message's metadata)."""
+    extra: Dict[str, Any] = {k: v for k, v in {"record": record, "summary": summary}.items() if v is not None}
+    dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, **extra)
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

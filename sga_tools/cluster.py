@@ -10,6 +10,7 @@ benchmark and the scale-out tests; in production a real proxy does the balancing
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from typing import List
 
@@ -47,6 +48,7 @@ class Cluster(Stack):
         upgrade(self.settings.database_url)
         s = self.settings
         host = s.action_server_host
+        started = time.monotonic()
         waits = []
         for i in range(self.action_servers):
             own = replace(s, action_server_port=free_port())
@@ -76,6 +78,7 @@ class Cluster(Stack):
         try:
             for url, limit, process, name in waits:
                 wait_for(url, limit, process, self._log(name))
+                self._ready(name, started)
             wait_for(f"{self.action_url}/health", 30, balancers[0][0], self._log(balancers[0][1]))
             wait_for(
                 f"{self.rasa_url}/status?token={s.rasa_auth_token}", 30, balancers[1][0], self._log(balancers[1][1])

@@ -35,8 +35,17 @@ def register(subparsers) -> None:
     upgrade.add_argument("--url", help=url_help)
     upgrade.set_defaults(handler=db_upgrade)
 
-    export = subparsers.add_parser("export", help="Export recorded outcomes as CSV or JSON.")
-    export.add_argument("--format", choices=("csv", "json"), required=True)
+    export = subparsers.add_parser(
+        "export",
+        help="Export recorded outcomes as CSV or JSON, or one record's summary as Markdown for the case file.",
+        description="CSV and JSON give the records (all, or filtered); `--format md --reference SGA-XXXX-XXXX` "
+        "gives one saved checklist's summary as Markdown: the checklist and its version, the partnership, "
+        "every answer in words, the outcome, the next steps with their sources, the reference and the time.",
+    )
+    export.add_argument("--format", choices=("csv", "json", "md"), required=True)
+    export.add_argument(
+        "--reference", type=record_reference, metavar="SGA-XXXX-XXXX", help="only this record (required for md)"
+    )
     export.add_argument("--since", type=iso_date, help="only outcomes completed on or after YYYY-MM-DD (UTC)")
     export.add_argument("--kind", help="only this checklist kind")
     export.add_argument("--output", help="file to write (default: standard output)")
@@ -95,6 +104,16 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2024-04-01") from None
 
 
+REFERENCE = re.compile(r"SGA-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+
+
+def record_reference(text: str) -> str:
+    reference = text.strip().upper()
+    if not REFERENCE.fullmatch(reference):
+        raise argparse.ArgumentTypeError(f"invalid reference {text!r}: use the form SGA-XXXX-XXXX, e.g. SGA-7K3Q-9XPD")
+    return reference
+
+
 def days(text: str) -> int:
     if not re.fullmatch(r"\d{1,6}", text.strip()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"invalid number of days {text!r}: use a whole number, e.g. 365")
@@ -127,7 +146,13 @@ def reports_database_errors(handler: Callable[[argparse.Namespace], int]) -> Cal
         except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)
             return 130
-        except (DatabaseUnavailable, OutcomeSchemaMissing, TrackerStoreUnavailable, ChainInvalid) as error:
+        except (
+            DatabaseUnavailable,
+            OutcomeSchemaMissing,
+            TrackerStoreUnavailable,
+            ChainInvalid,
+            RecordNotFound,
+        ) as error:
             print(f"error: {one_line(error)}", file=sys.stderr)
             return 1
         except OperationalError as error:
@@ -154,12 +179,33 @@ def db_upgrade(args) -> int:
     return 0
 
 
+class RecordNotFound(LookupError):
+    """No outcome record has the reference asked for."""
+
+
+WHEREABOUTS = {
+    "purged": "it was deleted by `sga purge` after the retention period (its audit event remains)",
+    "spooled": "it is waiting in the spool because the database was unavailable: run `sga spool flush` first",
+    "unknown": "check the reference (it is shown when a checklist is saved, e.g. SGA-7K3Q-9XPD)",
+}
+
+
 @reports_database_errors
 def export_records(args) -> int:
+    if args.format == "md" and not args.reference:
+        print("error: --format md exports one record: give --reference SGA-XXXX-XXXX", file=sys.stderr)
+        return 2
     with store_for(args) as store:
-        records = store.records(since=args.since, kind=args.kind)
+        if args.reference:
+            record = store.record(args.reference)
+            if record is None:
+                why = WHEREABOUTS[store.whereabouts(args.reference)]
+                raise RecordNotFound(f"no outcome record {args.reference}: {why}")
+            records = [record]
+        else:
+            records = store.records(since=args.since, kind=args.kind)
     with output_stream(args.output) as stream:
-        (write_csv if args.format == "csv" else write_json)(records, stream)
+        {"csv": write_csv, "json": write_json, "md": write_markdown}[args.format](records, stream)
     if args.output:
         print(f"Exported {len(records)} outcome(s) to {args.output}", file=sys.stderr)
     return 0
@@ -256,6 +302,12 @@ def cell(name: str, value: Any) -> Any:
 def write_json(records: List[Dict[str, Any]], stream: TextIO) -> None:
     json.dump(records, stream, indent=2, sort_keys=False, ensure_ascii=False, default=dt.datetime.isoformat)
     stream.write("\n")
+
+
+def write_markdown(records: List[Dict[str, Any]], stream: TextIO) -> None:
+    from sga.checklists.summary import Summary
+
+    stream.write("\n".join(Summary.from_record(record).as_markdown() for record in records))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

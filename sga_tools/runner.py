@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from sga.settings import PROJECT_ROOT, VAR_DIR, Settings, load_settings
 
@@ -156,6 +156,8 @@ class Stack:
     log_dir: Optional[Path] = None
     webchat: bool = False
     processes: List[subprocess.Popen] = field(default_factory=list)
+    # Told each server's name and the seconds since the start as it answers (`sga run` prints them).
+    on_ready: Optional[Callable[[str, float], None]] = None
 
     @property
     def webchat_url(self) -> str:
@@ -193,6 +195,7 @@ class Stack:
         VAR_DIR.mkdir(exist_ok=True)
         upgrade(self.settings.database_url)
         s = self.settings
+        started = time.monotonic()
         actions = self._spawn(action_server_command(), "actions")
         # The token reaches Rasa through its environment (RASA_AUTH_TOKEN), never its command line.
         rasa = self._spawn(rasa_command(s, self.model), "rasa")
@@ -214,13 +217,20 @@ class Stack:
             )
         try:
             wait_for(f"{self.action_url}/health", 60, actions, self._log("actions"))
+            self._ready("action server", started)
             if webchat:
                 wait_for(self.webchat_url, 30, webchat, self._log("webchat"))
+                self._ready("web chat page", started)
             wait_for(f"{self.rasa_url}/status?token={s.rasa_auth_token}", timeout, rasa, self._log("rasa"))
+            self._ready("Rasa server", started)
         except Exception:
             self.stop()
             raise
         return self
+
+    def _ready(self, name: str, started: float) -> None:
+        if self.on_ready:
+            self.on_ready(name, time.monotonic() - started)
 
     def _log(self, name: str) -> Optional[Path]:
         return self.log_dir / f"{name}.log" if self.log_dir else None
@@ -255,8 +265,12 @@ def run(args) -> int:
         )
         return 2
     settings = with_tokens(settings)
-    stack = Stack(settings, webchat=True)
-    print("Starting the action server, the Rasa server and the web chat page (about a minute)...", flush=True)
+    stack = Stack(settings, webchat=True, on_ready=print_ready)
+    print(
+        "Starting the action server, the web chat page and the Rasa server (about a minute; the Rasa server "
+        "is last, as it loads the model)...",
+        flush=True,
+    )
     try:
         stack.start()
     except (RuntimeError, TimeoutError) as error:
@@ -293,6 +307,10 @@ Press Ctrl-C to stop.""",
     print("\nStopping...", flush=True)
     stack.stop()
     return 1 if died and not stopping else 0
+
+
+def print_ready(name: str, seconds: float) -> None:
+    print(f"  {name} ready in {seconds:.1f} s", flush=True)
 
 
 def shell(args) -> int:

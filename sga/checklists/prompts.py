@@ -14,12 +14,11 @@ from sga.checklists.engine import (
     ChecklistState,
     Context,
     Stage,
-    answers_for,
     applicable_items,
     current_item,
-    partnership_of,
 )
 from sga.checklists.model import NO, NOT_KNOWN, YES, checklists
+from sga.checklists.summary import Summary
 from sga.content import PARTNERSHIPS, content
 from sga.outcomes.privacy import ROLE_LABELS
 
@@ -88,19 +87,7 @@ def prompt(state: ChecklistState, ctx: Context) -> Reply:
 
 
 def summary(state: ChecklistState, ctx: Context) -> str:
-    checklist = state.checklist
-    partnership = partnership_of(state, ctx)
-    assert partnership is not None
-    answers = answers_for(state, ctx)
-    result = checklist.evaluate(answers, partnership)
-    lines = [f"Summary: {checklist.title} ({partnership_name(content(), partnership)})", "Your answers, as recorded:"]
-    lines += [f"- {item.question} {item.label(answers.get(item.id))}" for item in applicable_items(state, ctx)]
-    if state.exercise is None:
-        lines.append(f"- Your role: {ROLE_LABELS.get(ctx.role or '', 'not given')}")
-        lines.append(f"- Case reference: {state.case_reference or 'not given'}")
-    lines += ["", f"Outcome: {result.summary}", "", "Next steps (each with its source):"]
-    lines += [f"- {step}" for step in result.next_steps] or ["- None identified from these answers."]
-    return "\n".join(lines)
+    return Summary.from_state(state, ctx).as_text()
 
 
 def why(state: ChecklistState, ctx: Context) -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-from typing import Optional, Tuple
+from typing import Collection, Optional, Tuple
 
 # The roles a practitioner may give for the outcome log, with the label people see.
 ROLE_LABELS = {
@@ -59,6 +59,7 @@ EIGHT_DIGITS = re.compile(r"(?<!\d)\d{8}(?!\d)")
 NUMBER_RUN = re.compile(r"\+?\d[\d\s()-]*\d")
 POSTCODE = re.compile(r"\b(?:GIR\s?0AA|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
 WORD = re.compile(r"^[^\W\d_]+(?:['’-][^\W\d_]+)*$")
+TEXT_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 class CaseReferenceRefused(ValueError):
@@ -108,7 +109,25 @@ def hash_conversation(sender_id: str, salt: str) -> str:
     return hmac.new(salt.encode("utf-8"), sender_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _identifying_kind(text: str) -> Optional[Tuple[str, str]]:
+def identifying_in_text(text: str, known_words: Collection[str] = ()) -> Optional[str]:
+    """What in free text (a question someone typed) could identify a person, or None.
+
+    The case-reference checks (email, a date, a phone, NHS or National Insurance number, a postcode,
+    also with separators removed), and, as free text is words, a capitalised word that is neither at
+    the start of a sentence nor one of `known_words` (lower case): it may be a name. It errs towards
+    refusing: anything it returns must not be shown."""
+    found = _identifying_kind(text, free_text=True)
+    if found:
+        return found[0]
+    for sentence in re.split(r"[.!?]+\s+|\n", text):
+        for word in TEXT_WORD.findall(sentence)[1:]:
+            forms = {word.lower(), re.split(r"['’]", word)[0].lower()}
+            if word[:1].isupper() and not word.isupper() and not any(f in known_words for f in forms):
+                return "name"
+    return None
+
+
+def _identifying_kind(text: str, free_text: bool = False) -> Optional[Tuple[str, str]]:
     if EMAIL.search(text):
         return "email", "an email address"
     if _contains_date(text):
@@ -124,12 +143,12 @@ def _identifying_kind(text: str) -> Optional[Tuple[str, str]]:
     if POSTCODE.search(text):
         return "postcode", "a postcode"
     words = text.split()
-    if words and all(WORD.match(word) for word in words):
+    if not free_text and words and all(WORD.match(word) for word in words):
         return "name", "a person's name" if len(words) > 1 else "a name or a word rather than a reference"
-    return _identifying_once_compacted(text)
+    return _identifying_once_compacted(text, free_text)
 
 
-def _identifying_once_compacted(text: str) -> Optional[Tuple[str, str]]:
+def _identifying_once_compacted(text: str, free_text: bool = False) -> Optional[Tuple[str, str]]:
     """The same checks with separators removed, so regrouping (94347-65919, ME14-1XX, 9-4-3-...)
     does not hide a number, postcode or date; and words that look like names."""
     compact = SEPARATORS.sub("", text).upper()
@@ -147,6 +166,8 @@ def _identifying_once_compacted(text: str) -> Optional[Tuple[str, str]]:
     for six in SIX_DIGITS.findall(compact):
         if _plausible(int(six[4:]), int(six[2:4]), int(six[:2])):
             return "date", "a date (such as a date of birth)"
+    if free_text:
+        return None
     letters = LETTER_RUN.findall(text)
     if (
         any(len(run) >= 5 or (len(run) >= 3 and run[1:].islower()) for run in letters)

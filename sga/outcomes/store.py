@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from sga.outcomes.chain import PURGED, RECORDED, VerifyResult, checkpoint_hash, event_hash, verify_chain
-from sga.outcomes.draft import RECORD_COLUMNS, OutcomeDraft, payload_hash, utc_now
+from sga.outcomes.draft import RECORD_COLUMNS, OutcomeDraft, payload_hash, reference_for, utc_now
 from sga.outcomes.models import (
     CHAIN_HEAD_ID,
     OUTCOME_TABLES,
@@ -184,6 +184,24 @@ class OutcomeStore:
         with self._transaction() as session:
             return [{name: getattr(row, name) for name in RECORD_COLUMNS} for row in session.execute(query).scalars()]
 
+    def record(self, reference: str) -> Optional[Dict[str, Any]]:
+        """The record with this reference (e.g. SGA-7K3Q-9XPD), or None if there is none."""
+        with self._transaction() as session:
+            rows = session.execute(select(OutcomeRecord).where(OutcomeRecord.reference == reference)).scalars().all()
+            return {name: getattr(rows[0], name) for name in RECORD_COLUMNS} if rows else None
+
+    def whereabouts(self, reference: str) -> str:
+        """Why there is no record with this reference: "purged" (recorded, then deleted after the
+        retention period), "spooled" (waiting in the spool for the database) or "unknown"."""
+        with self._transaction() as session:
+            recorded = session.execute(select(AuditEvent.record_id).where(AuditEvent.event_type == RECORDED)).scalars()
+            if any(record_id and reference_for(record_id) == reference for record_id in recorded):
+                return "purged"
+        spooled = self.spool_dir.glob("*.json") if self.spool_dir.is_dir() else []
+        if any(_reference_of_spooled(path) == reference for path in spooled):
+            return "spooled"
+        return "unknown"
+
     def verify(self, expect_head: Optional[str] = None) -> VerifyResult:
         """Recompute every record's payload hash and every event's hash, in chain order; with
         `expect_head`, also check that this earlier recorded head is the chain head or one of its events."""
@@ -266,6 +284,13 @@ class OutcomeStore:
                 "run `sga db upgrade` first."
             )
         self._schema_present = True
+
+
+def _reference_of_spooled(path: Path) -> Optional[str]:
+    try:
+        return reference_for(path.stem)
+    except ValueError:
+        return None
 
 
 def masked(database_url: str) -> str:

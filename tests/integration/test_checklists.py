@@ -304,3 +304,46 @@ def test_production_stack_keeps_conversations_in_postgres_and_locks_in_redis(pro
         ).scalar()
     engine.dispose()
     assert count > 0, "the conversation is not in the PostgreSQL tracker store"
+
+
+# --- issue 11: the saved record's summary for the case file, and the summary as data ------------------
+
+
+def test_export_md_gives_the_saved_checklist_as_the_chat_showed_it(stack):
+    from sga.checklists.summary import md
+
+    conversation = Conversation(stack)
+    start(conversation, "recognition", "west_midlands")
+    answer_all(conversation, "Not known")
+    conversation.say("social_worker")
+    conversation.say("CR-2024-0193")
+    chat = conversation.text
+    assert "Save this to the outcome log?" in chat
+    # The summary message carries the summary as data (bot message metadata, which Teams draws as a card).
+    bot = [e for e in conversation.tracker()["events"] if e["event"] == "bot"]
+    data = bot[-1]["metadata"]["summary"]
+    assert bot[-1]["text"] in chat and data["reference"] is None and data["partnership_name"] == "West Midlands"
+    assert data["case_reference"] == "CR-2024-0193" and data["role"] == "Social worker"
+    for answer in data["answers"]:
+        assert f"- {answer['question']} {answer['answer']}" in chat, "the data says what the chat says"
+    assert not [e for e in bot[:-1] if "summary" in (e.get("metadata") or {})], "only the summary carries it"
+    conversation.click("Save")
+    assert "Your reference is SGA-" in conversation.text
+    reference = conversation.text.split("Your reference is ")[1].split(".")[0]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sga_tools.cli", "export", "--url", stack.settings.database_url]
+        + ["--format", "md", "--reference", reference],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"| Reference | {reference} |" in out and "| Completed | " in out
+    assert f"| Checklist | Recognition checklist, version {data['version']} |" in out
+    assert "| Partnership | West Midlands |" in out and "| Practitioner role | Social worker |" in out
+    numbered = [line for line in out.splitlines() if line[:1].isdigit()]
+    assert numbered == [f"{n}. {md(a['question'])} **{a['answer']}**" for n, a in enumerate(data["answers"], 1)]
+    assert md(data["outcome_summary"]) in out and data["outcome_summary"] in chat
+    assert data["next_steps"] and all(f"- {md(step)}" in out and f"- {step}" in chat for step in data["next_steps"])

@@ -240,3 +240,93 @@ def test_export_to_a_directory_is_a_one_line_error(migrated_url, tmp_path, capsy
     assert sga(["export", "--format", "json", "--output", str(tmp_path), "--url", migrated_url]) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"error: cannot write {tmp_path}") and error.count("\n") == 1
+
+
+# --- one record's summary as Markdown, for the case file ----------------------------------------------
+
+
+def recognition_draft(completed_at=dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc)):
+    """A record as the recognition checklist saves it for West Midlands (today's content)."""
+    from sga.checklists.model import checklists
+
+    checklist = checklists()["recognition"]
+    answers = {item.id: "no" for item in checklist.items_for("west_midlands")}
+    answers.update(wm_cja="yes", contact_with_children="not_known")
+    result = checklist.evaluate(answers, "west_midlands")
+    return factories.make_draft(
+        checklist_kind="recognition",
+        content_version=checklist.version,
+        partnership="west_midlands",
+        answers=answers,
+        outcome=result.outcome,
+        outcome_summary=result.summary,
+        next_steps=result.next_steps,
+        rationale=checklist.rationale(answers, "west_midlands"),
+        practitioner_role="probation_officer",
+        case_reference="CR-2024-0193",
+        completed_at=completed_at,
+    )
+
+
+def test_export_md_gives_one_records_summary_for_the_case_file(migrated_url, tmp_path, capsys):
+    from sga.checklists.model import checklists
+    from sga.checklists.summary import md
+
+    draft, other = recognition_draft(), make_draft()
+    save_all(migrated_url, tmp_path, [draft, other])
+    reference = draft.reference.lower()  # as someone might retype it
+    assert sga(["export", "--reference", reference, "--format", "md", "--url", migrated_url]) == 0
+    out = capsys.readouterr().out
+    checklist = checklists()["recognition"]
+    assert out.startswith(f"# Recognition checklist: {draft.reference}\n")
+    for fact in (
+        f"| Reference | {draft.reference} |",
+        "| Completed | 1 May 2024, 09:00 UTC |",
+        f"| Checklist | Recognition checklist, version {checklist.version} |",
+        "| Partnership | West Midlands |",
+        "| Practitioner role | Probation officer |",
+        "| Case reference | CR-2024-0193 |",
+    ):
+        assert fact in out, fact
+    numbered = [line for line in out.splitlines() if line[:1].isdigit()]
+    expected = [(i.question, i.label(draft.answers[i.id])) for i in checklist.items_for("west_midlands")]
+    assert numbered == [f"{n}. {md(q)} **{a}**" for n, (q, a) in enumerate(expected, 1)]
+    assert "**Yes**" in numbered[1] and "**Not known**" in numbered[-2]
+    assert md(draft.outcome_summary) in out
+    for step in draft.next_steps:
+        assert f"- {md(step)}" in out and "(" in step, "each next step keeps its source"
+    assert other.reference not in out and "not legal advice" in out
+
+
+def test_export_md_of_an_unknown_purged_or_missing_reference(migrated_url, tmp_path, capsys):
+    draft = recognition_draft()
+    save_all(migrated_url, tmp_path, [draft])
+    assert sga(["export", "--reference", "SGA-0000-0000", "--format", "md", "--url", migrated_url]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("error: no outcome record SGA-0000-0000: check the reference")
+
+    assert sga(["purge", "--older-than", "30", "--only", "outcomes", "--url", migrated_url]) == 0
+    capsys.readouterr()
+    assert sga(["export", "--reference", draft.reference, "--format", "json", "--url", migrated_url]) == 1
+    error = capsys.readouterr().err
+    assert f"no outcome record {draft.reference}: it was deleted by `sga purge`" in error and error.count("\n") == 1
+
+    assert sga(["export", "--format", "md", "--url", migrated_url]) == 2
+    assert "give --reference" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        sga(["export", "--format", "md", "--reference", "SGA-12", "--url", migrated_url])
+    assert exit_.value.code == 2 and "SGA-XXXX-XXXX" in capsys.readouterr().err
+
+
+def test_export_md_of_a_spooled_record_says_to_flush_the_spool(migrated_url, tmp_path, capsys):
+    backend = "sqlite" if migrated_url.startswith("sqlite") else "postgresql"
+    offline = OutcomeStore(unreachable_url(backend, tmp_path), tmp_path / "spool")
+    draft = recognition_draft()
+    assert offline.save(draft).stored is False
+    offline.close()
+    assert sga(["export", "--reference", draft.reference, "--format", "md", "--url", migrated_url]) == 1
+    assert "run `sga spool flush` first" in capsys.readouterr().err
+    assert sga(["spool", "flush", "--url", migrated_url]) == 0
+    assert sga(["export", "--reference", draft.reference, "--format", "md", "--url", migrated_url]) == 0
+    assert f"| Reference | {draft.reference} |" in capsys.readouterr().out

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from rasa_addons.channels.teams import NOT_CONFIGURED, TeamsInput
-from rasa_addons.channels.teams.render import payload_from_value, to_teams_markdown
+from rasa_addons.channels.teams.render import choices_card, payload_from_value, summary_card, to_teams_markdown
 from tests.conftest import stack_settings, start_stack
 
 APP_ID = "6f1c3c5e-2b7a-4d38-9a0e-3d5c8b1f2a47"
@@ -507,3 +507,179 @@ def test_card_values_in_either_form_give_the_payload():
     assert payload_from_value('{"payload": "Yes"}') == "Yes"
     assert payload_from_value({"msteams": {"value": '{"payload": "skip"}'}}) == "skip"
     assert payload_from_value({"other": 1}) is None and payload_from_value("not json") is None
+
+
+# --- a checklist's summary as an Adaptive Card ----------------------------------------------------------
+
+# No Adaptive Card schema ships in a package this project installs (@microsoft/app-manifest has only the
+# Teams manifest schemas), so this is the part of the Adaptive Card 1.2 schema (adaptivecards.io) that the
+# cards use, with its enumerations, and nothing else allowed: a misspelt property or value fails.
+SPACING = {"enum": ["None", "Small", "Default", "Medium", "Large", "ExtraLarge", "Padding"]}
+SUBMIT = {
+    "type": "object",
+    "required": ["type", "title"],
+    "additionalProperties": False,
+    "properties": {"type": {"const": "Action.Submit"}, "title": {"type": "string", "minLength": 1}, "data": {}},
+}
+ELEMENT = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["type", "text"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"const": "TextBlock"},
+                "text": {"type": "string", "minLength": 1},
+                "wrap": {"type": "boolean"},
+                "size": {"enum": ["Default", "Small", "Medium", "Large", "ExtraLarge"]},
+                "weight": {"enum": ["Default", "Lighter", "Bolder"]},
+                "spacing": SPACING,
+                "separator": {"type": "boolean"},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "facts"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"const": "FactSet"},
+                "facts": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["title", "value"],
+                        "additionalProperties": False,
+                        "properties": {"title": {"type": "string"}, "value": {"type": "string"}},
+                    },
+                },
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "actions"],
+            "additionalProperties": False,
+            "properties": {"type": {"const": "ActionSet"}, "actions": {"type": "array", "items": SUBMIT}},
+        },
+    ]
+}
+CARD_SCHEMA = {
+    "type": "object",
+    "required": ["contentType", "content"],
+    "properties": {
+        "contentType": {"const": "application/vnd.microsoft.card.adaptive"},
+        "content": {
+            "type": "object",
+            "required": ["type", "version", "body"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"const": "AdaptiveCard"},
+                "$schema": {"const": "http://adaptivecards.io/schemas/adaptive-card.json"},
+                "version": {"const": "1.2"},
+                "body": {"type": "array", "minItems": 1, "items": ELEMENT},
+                "actions": {"type": "array", "items": SUBMIT},
+            },
+        },
+    },
+}
+
+SUMMARY = {
+    "title": "Recognition checklist",
+    "checklist": "recognition",
+    "version": "2026-11-27.1",
+    "partnership": "west_midlands",
+    "partnership_name": "West Midlands",
+    "answers": [
+        {"question": "First: is any child in immediate danger now?", "answer": "No"},
+        {"question": "Does the person live in a household with children?", "answer": "Not known"},
+    ],
+    "role": "Social worker",
+    "case_reference": "not given",
+    "outcome": "definition_unclear",
+    "outcome_summary": "It is not yet clear whether the person meets the definition.",
+    "next_steps": ["Find out what is not known (West Midlands 2.14, Definition)"],
+    "reference": None,
+    "completed_at": None,
+}
+BUTTONS = [
+    {"title": "Save", "payload": "/affirm"},
+    {"title": "Go back", "payload": "/go_back"},
+    {"title": "Stop without saving", "payload": "/stop"},
+]
+
+
+def card_texts(card: Dict[str, Any]) -> List[str]:
+    texts = []
+    for element in card["content"]["body"]:
+        texts += [element["text"]] if element["type"] == "TextBlock" else []
+        texts += [f"{f['title']}: {f['value']}" for f in element.get("facts", [])]
+    return texts
+
+
+def test_summary_card_and_choices_card_follow_the_adaptive_card_schema():
+    import jsonschema
+
+    card = summary_card(SUMMARY, BUTTONS)
+    jsonschema.validate(card, CARD_SCHEMA)
+    jsonschema.validate(choices_card(BUTTONS), CARD_SCHEMA)
+    texts = card_texts(card)
+    assert texts[0] == "Summary: Recognition checklist"
+    assert "Partnership: West Midlands" in texts and "Your role: Social worker" in texts
+    assert "Checklist version: 2026-11-27.1" in texts and not any(t.startswith("Reference:") for t in texts)
+    question = texts.index("Does the person live in a household with children?")
+    assert texts[question + 1] == "Not known", "each answer in words, under its question"
+    assert "It is not yet clear whether the person meets the definition." in texts
+    assert "- Find out what is not known (West Midlands 2.14, Definition)" in texts
+    assert texts[-1] == "Save this to the outcome log?"
+    actions = card["content"]["actions"]
+    assert [a["title"] for a in actions] == ["Save", "Go back", "Stop without saving"]
+    assert payload_from_value(submit_value(actions[0])) == "/affirm"
+
+    saved = summary_card({**SUMMARY, "reference": "SGA-7K3Q-9XPD", "completed_at": "1 May 2024, 09:00 UTC"}, [])
+    jsonschema.validate(saved, CARD_SCHEMA)
+    assert "Reference: SGA-7K3Q-9XPD" in card_texts(saved) and "actions" not in saved["content"]
+    with pytest.raises(jsonschema.ValidationError):  # the schema does refuse what Teams would not draw
+        jsonschema.validate({**card, "content": {**card["content"], "body": [{"type": "TextBlock"}]}}, CARD_SCHEMA)
+
+
+@pytest.mark.integration
+def test_a_checklist_summary_is_an_adaptive_card_and_its_save_button_saves(teams_stack, connector):
+    import jsonschema
+
+    user, conversation = "29:1" + uuid.uuid4().hex, "a:1" + uuid.uuid4().hex
+
+    def say(text: Optional[str] = None, value: Any = None) -> List[Dict[str, Any]]:
+        before = len(connector.posted(conversation))
+        activity = teams_activity(connector, text, user=user, conversation=conversation, value=value)
+        assert send(teams_stack, activity, connector.sign()).status_code == 200
+        return connector.wait_for(conversation, lambda p: any(r["reply_to"] == activity["id"] for r in p[before:]))[
+            before:
+        ]
+
+    say('/inform_partnership{"partnership":"west_midlands"}')
+    posted = say("start the recognition checklist")
+    for _ in range(20):
+        actions = {a["title"]: a for a in card_actions(posted)}
+        if "Not known" not in actions:
+            break
+        posted = say(value=submit_value(actions["Not known"]))
+    assert "your role" in text_of(posted)
+    posted = say(value=submit_value({a["title"]: a for a in card_actions(posted)}["Skip"]))
+    assert "case reference" in text_of(posted)
+    posted = say("CR-2024-0193")
+
+    cards = [a for p in posted for a in p["activity"].get("attachments") or []]
+    assert len(posted) == 1 and len(cards) == 1, "the summary is one activity: one card, no separate text"
+    assert posted[0]["activity"]["text"] == ""
+    card = cards[0]
+    jsonschema.validate(card, CARD_SCHEMA)
+    texts = card_texts(card)
+    assert texts[0] == "Summary: Recognition checklist"
+    assert "Partnership: West Midlands" in texts and "Case reference: CR-2024-0193" in texts
+    assert "Your role: not given" in texts and texts.count("Not known") >= 5
+    assert any(t.startswith("- ") and "West Midlands 2.14" in t for t in texts), "next steps with their sources"
+    save = {a["title"]: a for a in card["content"]["actions"]}["Save"]
+    posted = say(value=submit_value(save))
+    saved = text_of(posted)
+    assert "Your reference is SGA-" in saved
+    assert not [a for p in posted for a in p["activity"].get("attachments") or []], "saved: text, no card"
+    assert all(set(p["activity"]) >= {"type", "text"} and "summary" not in p["activity"] for p in posted)

@@ -158,3 +158,46 @@ def test_a_deployment_sets_the_accepted_shape(monkeypatch):
     assert validate_case_reference("MOS123456") == "MOS123456"
     with pytest.raises(CaseReferenceRefused):
         validate_case_reference("CR-2024-0193")
+
+
+# --- free text (questions in the usage report): shown only when nothing in it could identify a person -----
+
+KNOWN = frozenset({"mappa", "medway", "sarah's", "clare's", "london", "is", "what"})
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("can I tell the school about John Smith", "name"),
+        ("what about Bob", "name"),
+        ("is Dave on the register", "name"),
+        ("he lives at ME14 1XX is that Kent", "postcode"),
+        ("ring me on 07700 900123", "phone"),
+        ("his nhs number is 943 476 5919", "nhs_number"),
+        ("NI AB123456C on the form", "ni_number"),
+        ("dob 12/03/2015 is that relevant", "date"),
+        ("born 3rd March 2015", "date"),
+        ("email jane.doe@example.org please", "email"),
+    ],
+)
+def test_questions_that_could_identify_someone_are_flagged(text, kind):
+    from sga.outcomes.privacy import identifying_in_text
+
+    assert identifying_in_text(text, KNOWN) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are the MAPPA levels?",
+        "What is the wifi password",  # a capital at the start of a sentence is not a name
+        "how do I claim expenses for mileage",  # "I" is not a name
+        "does Medway use Sarah's law. What about London",
+        "how long does a level 2 referral take",
+        "can I ask about 3 children",
+    ],
+)
+def test_ordinary_questions_are_not_flagged(text):
+    from sga.outcomes.privacy import identifying_in_text
+
+    assert identifying_in_text(text, KNOWN) is None

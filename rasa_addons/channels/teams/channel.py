@@ -29,7 +29,7 @@ from rasa_addons.channels.teams.auth import (
     tenant_allowed,
 )
 from rasa_addons.channels.teams.connector import ConnectorClient, LoopSession, activities_url, token_url_for
-from rasa_addons.channels.teams.render import choices_card, image_card, to_teams_markdown
+from rasa_addons.channels.teams.render import choices_card, image_card, summary_card, to_teams_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,11 @@ class TeamsOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
+        summary = kwargs.get("summary")  # a checklist's summary as data (actions/checklist.py)
+        if isinstance(summary, Mapping):
+            # One Adaptive Card with the buttons, in place of the text it draws.
+            await self.send(self.prepare_message(recipient_id, {"attachments": [summary_card(summary, buttons)]}))
+            return
         message: Dict[str, Any] = {"text": to_teams_markdown(text)}
         card = choices_card(buttons)
         if card:

@@ -6,6 +6,8 @@ Pure functions: no network, no Rasa, no state.
 - Rasa buttons become an Adaptive Card whose `Action.Submit` actions carry the Rasa payload (as a
   Teams `messageBack`, which shows the button title in the chat): Rasa's own botframework channel
   sends a hero card of buttons without an action type, which Teams does not make clickable.
+- A checklist's summary (the `summary` data the checklist action attaches to its message) becomes
+  one Adaptive Card with the reply's buttons as its actions, in place of the text.
 - A card submit (an activity with `value` and no text) gives back that payload as the user's text.
 """
 
@@ -65,22 +67,7 @@ def choices_card(buttons: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
         payload = str(button.get("payload") or title).strip()
         if not title or not payload:
             continue
-        value = {"payload": payload}
-        body.append(
-            {
-                "type": "ActionSet",
-                "actions": [
-                    {
-                        "type": "Action.Submit",
-                        "title": title,
-                        "data": {
-                            "payload": payload,
-                            "msteams": {"type": "messageBack", "displayText": title, "value": json.dumps(value)},
-                        },
-                    }
-                ],
-            }
-        )
+        body.append({"type": "ActionSet", "actions": [_submit(title, payload)]})
     if not body:
         return None
     return {
@@ -92,6 +79,69 @@ def choices_card(buttons: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
             "body": body,
         },
     }
+
+
+def _submit(title: str, payload: str) -> Dict[str, Any]:
+    value = {"payload": payload}
+    return {
+        "type": "Action.Submit",
+        "title": title,
+        "data": {
+            "payload": payload,
+            "msteams": {"type": "messageBack", "displayText": title, "value": json.dumps(value)},
+        },
+    }
+
+
+def _text(text: str, **style: Any) -> Dict[str, Any]:
+    return {"type": "TextBlock", "text": str(text), "wrap": True, **style}
+
+
+def _heading(text: str) -> Dict[str, Any]:
+    return _text(text, weight="Bolder", spacing="Medium", separator=True)
+
+
+def summary_card(summary: Mapping[str, Any], buttons: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """A checklist's summary (the `summary` data the checklist action attaches) as one Adaptive
+    Card: the facts, every answer in words, the outcome, the next steps with their sources, and the
+    reply's buttons (Save, Go back, Stop) as the card's actions."""
+    facts = [
+        ("Partnership", summary.get("partnership_name")),
+        ("Checklist version", summary.get("version")),
+        ("Your role", summary.get("role")),
+        ("Case reference", summary.get("case_reference")),
+        ("Reference", summary.get("reference")),
+        ("Saved", summary.get("completed_at")),
+    ]
+    body: List[Dict[str, Any]] = [
+        _text(f"Summary: {summary.get('title') or 'checklist'}", size="Medium", weight="Bolder"),
+        {"type": "FactSet", "facts": [{"title": name, "value": str(value)} for name, value in facts if value]},
+        _heading("Your answers, as recorded"),
+    ]
+    for answer in summary.get("answers") or []:
+        if isinstance(answer, Mapping):
+            body.append(_text(answer.get("question") or "", spacing="Small"))
+            body.append(_text(answer.get("answer") or "", weight="Bolder", spacing="None"))
+    body += [_heading("Outcome"), _text(summary.get("outcome_summary") or "")]
+    body.append(_heading("Next steps (each with its source)"))
+    steps = [str(step) for step in summary.get("next_steps") or []] or ["None identified from these answers."]
+    body += [_text(f"- {step}", spacing="Small") for step in steps]
+    if not summary.get("reference"):
+        body.append(_text("Save this to the outcome log?", weight="Bolder", spacing="Medium"))
+    card: Dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.2",
+        "body": body,
+    }
+    actions = [
+        _submit(str(b.get("title")).strip(), str(b.get("payload")).strip())
+        for b in buttons or []
+        if isinstance(b, Mapping) and str(b.get("title") or "").strip() and str(b.get("payload") or "").strip()
+    ]
+    if actions:
+        card["actions"] = actions
+    return {"contentType": ADAPTIVE_CARD, "content": card}
 
 
 def image_card(url: str) -> Dict[str, Any]:
