@@ -282,6 +282,18 @@ def _evidence(model: ModelAnswer) -> str:
     )
 
 
+def feedback_after(answered_before: int, state: ChecklistState) -> Optional[str]:
+    """Immediate feedback, when the exercise asks for it and this turn recorded an answer."""
+    exercise = state.exercise
+    if exercise is None or exercise.feedback != FEEDBACK_NOW or len(state.history) <= answered_before:
+        return None
+    scenario = scenarios().get(exercise.scenario)
+    item_id = state.history[-1]
+    if scenario is None or item_id not in state.answers:
+        return None
+    return feedback(scenario, item_id, state.answers[item_id])
+
+
 @dataclass(frozen=True)
 class ItemResult:
     item_id: str
