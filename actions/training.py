@@ -194,7 +194,9 @@ class ActionRestartScenario(Action):
         return start_exercise(dispatcher, tracker, scenario, session=settings.get("joined"))
 
 
-class _ChooseFeedback(Action):
+class _ChooseFeedback:
+    """Shared by the two feedback actions (not itself an action: rasa-sdk registers every Action)."""
+
     mode = FEEDBACK_END
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
@@ -220,14 +222,14 @@ class _ChooseFeedback(Action):
         return events
 
 
-class ActionFeedbackNow(_ChooseFeedback):
+class ActionFeedbackNow(_ChooseFeedback, Action):
     mode = FEEDBACK_NOW
 
     def name(self) -> Text:
         return "action_feedback_now"
 
 
-class ActionFeedbackAtEnd(_ChooseFeedback):
+class ActionFeedbackAtEnd(_ChooseFeedback, Action):
     mode = FEEDBACK_END
 
     def name(self) -> Text:
