@@ -246,7 +246,7 @@ def listing(checklist: Optional[str] = None, partnership: Optional[str] = None, 
     else:
         wanted = " and ".join(filters)
         return f"None of the {total} training scenarios is for {wanted}. Say “list the scenarios” to see them all."
-    lines = [head] + [f"- {s.title} ({checklists()[s.checklist].title})" for s in chosen]
+    lines = [head] + [f"- {s.title}: {checklists()[s.checklist].title.lower()}" for s in chosen]
     if not filters:
         by_kind = ", ".join(
             f"{len(select(checklist=k))} {c.title.lower()}" for k, c in checklists().items() if select(checklist=k)
