@@ -15,12 +15,13 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup web web-browser model run test test-unit validate lint bench lock clean
+.PHONY: help setup web web-browser model run test test-unit validate lint bench soak lock clean
 
 help:
 	@echo "make run    set up (Python 3.10 venv, pinned packages, spaCy pipeline), train if needed, start the assistant"
 	@echo "make test   set up, validate the data, train if needed, run every test"
 	@echo "make bench  speed and memory numbers"
+	@echo "make soak   50 conversations x 20 turns on two Rasa + two action servers (PostgreSQL, Redis)"
 
 # The venv, re-made only when the interpreter is not 3.10; packages re-installed only when the
 # pins change.
@@ -72,6 +73,11 @@ test-unit: setup web
 
 bench: model
 	$(PY) -m tests.bench
+
+# Two Rasa servers and two action servers behind local balancers, sharing PostgreSQL and Redis:
+# 50 conversations x 20 turns (a few minutes). Passes only with zero errors and one record per checklist.
+soak: model
+	$(PY) -m tests.soak --conversations 50 --turns 20
 
 lock: setup
 	@{ sed -n '1,2p' requirements/constraints.txt; $(PY) -m pip freeze --exclude-editable | sort -f; } > requirements/constraints.new

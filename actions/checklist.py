@@ -29,6 +29,7 @@ from sga.settings import load_settings
 logger = logging.getLogger(__name__)
 STATE, STEP, FORM = "checklist_state", "checklist_step", "checklist_form"
 TRAINING = "training"  # the conversation's training settings and group-session membership (actions/training.py)
+EMERGENCY_INTENT, EMERGENCY_TOPIC = "ask_emergency", "emergency"  # a child in immediate danger
 MAX_TEXT = 2000
 
 
@@ -163,7 +164,14 @@ class ActionAskChecklistStep(Action):
         state = current_state(tracker) or engine.start(None, context(tracker))
         if state.stage is not engine.Stage.CONFIRM_STOP:
             engine.advance(state, context(tracker))  # the partnership or role may have changed meanwhile
-        if _interrupted(tracker):
+        if _interrupted(tracker) and latest_intent(tracker) == EMERGENCY_INTENT:
+            # Not "back to the checklist" straight after a 999 message: record it, and let it wait.
+            recorded = engine.emergency_reported(state, context(tracker))
+            send(
+                dispatcher,
+                Reply(" ".join(filter(None, [recorded, "Carry on with the checklist when the child is safe."]))),
+            )
+        elif _interrupted(tracker):
             send(dispatcher, Reply("Back to the checklist."))
         send(dispatcher, prompts.prompt(state, context(tracker)))
         return state_events(state)
@@ -195,6 +203,8 @@ class ValidateChecklistForm(FormValidationAction):
             if said:
                 send(dispatcher, Reply(said))
         slots: Dict[Text, Any] = {STATE: turn.state.to_slot(), STEP: turn.finished}
+        if turn.emergency:
+            slots["topic"] = EMERGENCY_TOPIC  # the answer was the 999 advice
         return slots
 
 

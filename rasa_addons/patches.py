@@ -18,6 +18,9 @@ server loads the project's channels (bot/credentials.yml imports `rasa_addons`).
   every message with nothing and logs a long error holding the message text. Instead the user is
   told (`LOCK_STORE_DOWN`) and one line is logged, without the text. The message is not processed,
   so the conversation is unchanged; Rasa reconnects by itself once Redis is back.
+- Events posted to a conversation through the HTTP API are checked first (`rasa_addons.presets`): a
+  preset the actions would never see (wrong conversation id, a value the slot cannot hold) gets a
+  400 with the reason, and a preset on a new conversation is kept in its first session.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 APPLIED_FLAG = "_sga_cached_validator"
 TIMEOUT_FLAG = "_sga_action_timeout"
+PRESET_FLAG = "_sga_preset_check"
 DEFAULT_ACTION_TIMEOUT = 10.0
 ACTION_SERVER_DOWN = (
     "The assistant's answer service is not responding just now; your checklist answers so far are kept. "
@@ -215,8 +219,22 @@ def new_turn() -> "contextvars.Token[Optional[Turn]]":
     return _TURN.set(Turn())
 
 
+def _wrap_create_app(original):
+    from rasa_addons.presets import check_events_request
+
+    @functools.wraps(original)
+    def create_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        app.register_middleware(check_events_request, "request")
+        return app
+
+    setattr(create_app, PRESET_FLAG, True)
+    return create_app
+
+
 def apply() -> None:
     import rasa.core.actions.action as rasa_action
+    import rasa.server
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
@@ -231,6 +249,13 @@ def apply() -> None:
         )
     if not getattr(Agent.handle_message, TIMEOUT_FLAG, False):
         Agent.handle_message = _wrap_agent_handle_message(Agent.handle_message)  # type: ignore[method-assign]
+    if not getattr(rasa.server.create_app, PRESET_FLAG, False):
+        from rasa_addons.presets import wrap_update_conversation_with_events
+
+        rasa.server.create_app = _wrap_create_app(rasa.server.create_app)
+        rasa.server.update_conversation_with_events = wrap_update_conversation_with_events(
+            rasa.server.update_conversation_with_events
+        )
     if getattr(RemoteAction, APPLIED_FLAG, False):
         return
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]

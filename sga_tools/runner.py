@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,6 +114,41 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen, log: Optional[
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def free_port(host: str = "127.0.0.1") -> str:
+    """A TCP port nothing listens on just now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return str(sock.getsockname()[1])
+
+
+def action_server_command() -> List[str]:
+    """The action server; it listens on ACTION_SERVER_HOST:ACTION_SERVER_PORT from its environment."""
+    return [sys.executable, "-m", "actions.server"]
+
+
+def rasa_command(settings: Settings, model: Path) -> List[str]:
+    """The Rasa server, through `launch_rasa` so the token is read from the environment."""
+    return [
+        sys.executable,
+        "-m",
+        "sga_tools.runner",
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        settings.rasa_endpoints,
+        "--credentials",
+        "bot/credentials.yml",
+        "--enable-api",
+        "--cors",
+        *settings.rasa_cors.split(),
+        "--interface",
+        settings.rasa_host,
+        "--port",
+        settings.rasa_port,
+    ]
+
+
 @dataclass
 class Stack:
     settings: Settings
@@ -133,7 +169,9 @@ class Stack:
     def action_url(self) -> str:
         return f"http://{self.settings.action_server_host}:{self.settings.action_server_port}"
 
-    def _spawn(self, args: List[str], name: str) -> subprocess.Popen:
+    def _spawn(
+        self, args: List[str], name: str, settings: Optional[Settings] = None, env: Optional[Dict[str, str]] = None
+    ) -> subprocess.Popen:
         out = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -141,7 +179,7 @@ class Stack:
         process = subprocess.Popen(
             args,
             cwd=PROJECT_ROOT,
-            env=rasa_env(self.settings),
+            env={**rasa_env(settings or self.settings), **(env or {})},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
@@ -155,30 +193,9 @@ class Stack:
         VAR_DIR.mkdir(exist_ok=True)
         upgrade(self.settings.database_url)
         s = self.settings
-        actions = self._spawn([sys.executable, "-m", "actions.server"], "actions")
+        actions = self._spawn(action_server_command(), "actions")
         # The token reaches Rasa through its environment (RASA_AUTH_TOKEN), never its command line.
-        rasa = self._spawn(
-            [
-                sys.executable,
-                "-m",
-                "sga_tools.runner",
-                "run",
-                "--model",
-                str(self.model),
-                "--endpoints",
-                s.rasa_endpoints,
-                "--credentials",
-                "bot/credentials.yml",
-                "--enable-api",
-                "--cors",
-                *s.rasa_cors.split(),
-                "--interface",
-                s.rasa_host,
-                "--port",
-                s.rasa_port,
-            ],
-            "rasa",
-        )
+        rasa = self._spawn(rasa_command(s, self.model), "rasa")
         webchat = None
         if self.webchat:
             webchat = self._spawn(

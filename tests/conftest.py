@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -19,19 +18,13 @@ import pytest
 import requests
 
 from sga.settings import PROJECT_ROOT, Settings
-from sga_tools.runner import Stack
+from sga_tools.runner import Stack, free_port
 from tests.databases import require_postgres, temporary_postgres_database
 
 MODEL = PROJECT_ROOT / "models" / "sga.tar.gz"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 SHARED = PROJECT_ROOT.parent / "shared"
 CONTRACT_PATH = SHARED / "topics.yml"
-
-
-def free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return str(sock.getsockname()[1])
 
 
 def stack_settings(tmp: Path, **overrides: str) -> Settings:

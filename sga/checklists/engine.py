@@ -110,6 +110,7 @@ class Turn:
     say: List[str] = field(default_factory=list)  # said before the next prompt
     finished: Optional[str] = None  # "done" | "stopped" when the checklist ends
     clear_role: bool = False  # "go back" reopened the role question
+    emergency: bool = False  # an answer that means a child may be in immediate danger now
 
 
 def start(kind: Optional[str], ctx: Context, exercise: Optional[Exercise] = None) -> ChecklistState:
@@ -208,6 +209,9 @@ def handle(state: ChecklistState, heard: Heard, ctx: Context) -> Turn:
             return turn
         state.answers[item.id] = value  # type: ignore[assignment]
         state.history.append(item.id)
+        if value in item.alerts:
+            turn.say.append(item.alerts[value])
+            turn.emergency = True
     elif stage is Stage.ROLE:
         if ctx.role in PRACTITIONER_ROLES:
             state.history.append("role")
@@ -236,6 +240,30 @@ def handle(state: ChecklistState, heard: Heard, ctx: Context) -> Turn:
         return turn
     advance(state, ctx)
     return turn
+
+
+def emergency_reported(state: ChecklistState, ctx: Context) -> Optional[str]:
+    """The user reported a child in immediate danger while the checklist runs: record it in the
+    items that ask about it (their `emergency_answer`), so the summary, the next steps and the
+    outcome log say so. Returns what to tell the user, or None when nothing changed. An exercise's
+    answers are the trainee's own and are left as they are."""
+    if state.exercise is not None or state.kind is None:
+        return None
+    changed = []
+    for item in applicable_items(state, ctx):
+        if item.emergency_answer and state.answers.get(item.id) != item.emergency_answer:
+            if item.id not in state.answers:
+                state.history.append(item.id)
+            state.answers[item.id] = item.emergency_answer
+            changed.append(f"“{item.question}” {item.label(item.emergency_answer)}")
+    if not changed:
+        return None
+    advance(state, ctx)
+    return (
+        "I've recorded what you said in this checklist: "
+        + "; ".join(changed)
+        + ". The summary and next steps will start with calling 999."
+    )
 
 
 def _partnership_changed(turn: Turn, ctx: Context) -> Turn:

@@ -41,12 +41,27 @@ class Item(Strict):
     ask_when: Dict[str, Any] = Field(
         default_factory=dict, description="Asked only when this holds for the answers so far (earlier items)."
     )
+    alerts: Dict[str, str] = Field(
+        default_factory=dict, description="Said at once after these answer values, before the next question."
+    )
+    emergency_answer: Optional[str] = Field(
+        None, description="The answer recorded when the user reports an emergency while the checklist runs."
+    )
 
     @validator("partnerships", each_item=True)
     def _known(cls, value: str) -> str:
         if value not in PARTNERSHIPS:
             raise ValueError(f"unknown partnership {value}")
         return value
+
+    @root_validator(skip_on_failure=True)
+    def _alerts_and_emergency_answer_are_answers(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        allowed = {o.value for o in values["options"]} or set(DEFAULT_VALUES)
+        emergency = {values["emergency_answer"]} if values["emergency_answer"] else set()
+        wrong = (set(values["alerts"]) | emergency) - allowed
+        if wrong:
+            raise ValueError(f"item {values['id']}: {sorted(wrong)} are not answers to it")
+        return values
 
     def answer_options(self) -> List[Option]:
         if self.options:

@@ -171,6 +171,19 @@ def test_a_child_in_immediate_danger_is_told_to_call_999_at_the_end(stack):
     assert "You said a child is in immediate danger now: call 999 now" in record["text"]
 
 
+def test_an_emergency_reported_mid_checklist_is_in_the_saved_record(stack):
+    conversation = Conversation(stack)
+    start(conversation, "recognition", "west_midlands")
+    conversation.click("No")  # no child in immediate danger ... at first
+    conversation.say("he's got a knife and he's threatening the kids right now")
+    assert "999" in conversation.text and "I've recorded" in conversation.text
+    answer_all(conversation, "No")
+    reference = finish(conversation)
+    record = {r["reference"]: r for r in export(stack, "--kind", "recognition")}[reference]
+    assert record["answers"]["immediate_danger"] == "yes"
+    assert any("call 999 now" in step for step in record["next_steps"])
+
+
 def test_checklist_on_postgres_with_redis_lock_store(production_stack):
     record = run_checklist(production_stack, "recognition", "kent_medway", "Yes", "may_pose_risk")
     result = subprocess.run(

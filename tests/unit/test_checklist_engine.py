@@ -147,3 +147,53 @@ def test_a_hedge_found_by_the_nlu_is_never_recorded_as_yes_or_no(intent):
     first = engine.current_item(state, KM)
     engine.handle(state, Heard(intent, {"hedge": "not_known"}), KM)
     assert state.answers == {first.id: "not_known"}
+
+
+# --- a child in immediate danger: the 999 advice at once, and an emergency reported later is recorded ---
+
+
+@pytest.mark.parametrize("kind", ["recognition", "risk_assessment", "disclosure"])
+@pytest.mark.parametrize("heard,expected", [(YES, "Call 999 now"), (NOT_KNOWN, "Find out now")])
+def test_a_danger_answer_gets_the_999_advice_before_the_next_question(kind, heard, expected):
+    state = engine.start(kind, KM)
+    turn = engine.handle(state, heard, KM)
+    assert turn.emergency and any(expected in said for said in turn.say)
+    assert state.stage is Stage.ITEMS and engine.current_item(state, KM).id != "immediate_danger"
+
+
+def test_no_to_the_danger_question_says_nothing_extra():
+    state = engine.start("recognition", KM)
+    turn = engine.handle(state, NO, KM)
+    assert not turn.emergency and turn.say == []
+
+
+def test_an_emergency_reported_later_changes_the_danger_answer_and_the_summary():
+    state = at_confirm("recognition", WM)
+    assert state.answers["immediate_danger"] == "no"
+    said = engine.emergency_reported(state, WM)
+    assert said is not None and "immediate danger" in said
+    assert state.answers["immediate_danger"] == "yes" and state.stage is Stage.CONFIRM
+    assert "call 999 now" in question(state, WM)
+    assert engine.problems_before_saving(state, WM, "rest") == []
+    assert engine.emergency_reported(state, WM) is None  # already recorded: nothing more to say
+
+
+def test_an_emergency_before_the_danger_question_is_answered_answers_it():
+    state = engine.start("disclosure", KM)
+    engine.emergency_reported(state, KM)
+    assert state.answers == {"immediate_danger": "yes"}
+    assert engine.current_item(state, KM).id != "immediate_danger"
+
+
+def test_an_emergency_in_an_exercise_leaves_the_trainees_answers_alone():
+    from sga.checklists.engine import Exercise
+    from sga.scenarios import scenarios
+
+    scenario = next(iter(scenarios().values()))
+    ctx = Context(scenario.partnership)
+    state = engine.start(
+        scenario.checklist, ctx, exercise=Exercise(scenario=scenario.id, partnership=scenario.partnership)
+    )
+    engine.handle(state, NO, ctx)
+    assert engine.emergency_reported(state, ctx) is None
+    assert state.answers == {"immediate_danger": "no"}
