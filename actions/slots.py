@@ -12,7 +12,7 @@ from sga.content import PARTNERSHIPS
 from sga.outcomes import PRACTITIONER_ROLES
 
 # Intents that name a partnership to choose training scenarios, not to say where the user works.
-BROWSING_INTENTS = {"list_scenarios", "start_scenario", "start_group_session"}
+BROWSING_INTENTS = {"start_scenario", "start_group_session"}
 
 
 class ValidateSlotMappings(ValidationAction):

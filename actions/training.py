@@ -60,19 +60,6 @@ def _start_buttons(chosen: List[Scenario], intent: str = "start_scenario") -> Li
     return [_button(s.title, intent, scenario=s.id) for s in chosen]
 
 
-class ActionListScenarios(Action):
-    """ "list the scenarios", "how many scenarios are there", "west midlands disclosure scenarios"."""
-
-    def name(self) -> Text:
-        return "action_list_scenarios"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        filters = _filters(tracker)
-        chosen = select(**filters)
-        send(dispatcher, Reply(listing(**filters), [] if running(tracker) else _start_buttons(chosen)))
-        return []
-
-
 def start_exercise(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
@@ -104,32 +91,25 @@ def start_exercise(
 
 
 class ActionStartScenario(Action):
-    """A training exercise: choose a fictional case (by name, or from a list), then its checklist runs
-    in the form."""
+    """A training exercise by name ("start the volunteer coach scenario"); without a name, the library:
+    "how many scenarios are there", "list the west midlands scenarios", "scenarios about MAPPA" list
+    the scenarios (all, or for the checklist, partnership or theme named) with their count."""
 
     def name(self) -> Text:
         return "action_start_scenario"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        if running(tracker) is not None:
-            send(dispatcher, Reply(FINISH_FIRST.format(what="start the exercise")))
-            return []
         scenario = scenarios().get(latest_entities(tracker).get(SCENARIO_ENTITY) or "")
+        filters = _filters(tracker)
+        if running(tracker) is not None:
+            if scenario is not None:
+                send(dispatcher, Reply(FINISH_FIRST.format(what="start the exercise")))
+            else:
+                send(dispatcher, Reply(listing(**filters) + "\n\nFinish or stop this one first to start another."))
+            return []
         if scenario is not None:
             return start_exercise(dispatcher, tracker, scenario)
-        filters = _filters(tracker)
-        if any(filters.values()):
-            send(dispatcher, Reply(listing(**filters), _start_buttons(select(**filters))))
-            return []
-        send(
-            dispatcher,
-            Reply(
-                f"Which training scenario? There are {len(scenarios())}, each a fictional case; at the end your "
-                "answers are compared with model answers, with the reasons and sources. Exercises are not "
-                "written to the outcome log.",
-                _start_buttons(list(scenarios().values())),
-            ),
-        )
+        send(dispatcher, Reply(listing(**filters), _start_buttons(select(**filters))))
         return []
 
 

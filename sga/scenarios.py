@@ -252,7 +252,10 @@ def listing(checklist: Optional[str] = None, partnership: Optional[str] = None, 
             f"{len(select(checklist=k))} {c.title.lower()}" for k, c in checklists().items() if select(checklist=k)
         )
         lines.append(f"By checklist: {by_kind}. Themes: " + ", ".join(library().themes.values()) + ".")
-    lines.append("Choose one to start it, or say “start a group session for …” to run it with a group.")
+    lines.append(
+        "Choose one to start it: at the end your answers are compared with model answers, with the reasons and "
+        "sources, and nothing is written to the outcome log. To run one with a group, say “start a group session”."
+    )
     return "\n".join(lines)
 
 
