@@ -160,7 +160,7 @@ def sentence_with(text: str, pattern: str) -> str:
 def test_a_group_session_with_three_trainees_results_and_the_training_report(stack, tmp_path):
     scenario = scenarios()["km_no_conviction_coach"]
     trainer = Conversation(stack)
-    trainer.say("start a group session for volunteer coach")
+    trainer.say("start a group session for the coach with no conviction")
     code = sentence_with(trainer.text, r"Session code: ([A-Z0-9]{6})")
     assert "No names are asked for or stored" in trainer.text and f"join session {code}" in trainer.text
 
