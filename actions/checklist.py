@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import latest_entities, latest_intent, latest_text, send
 from sga.answers import Reply
 from sga.checklists import engine, prompts
-from sga.checklists.engine import ChecklistState, Context, Exercise, Heard
+from sga.checklists.engine import ChecklistState, Context, Heard, Stage
 from sga.checklists.model import checklists
 from sga.checklists.summary import Summary
 from sga.limits import may_save
@@ -29,6 +29,7 @@ from sga.settings import load_settings
 
 logger = logging.getLogger(__name__)
 STATE, STEP, FORM, SAVED = "checklist_state", "checklist_step", "checklist_form", "outcome_saved"
+TRAINING = "training"  # the conversation's training settings and group-session membership (actions/training.py)
 EMERGENCY_INTENT, EMERGENCY_TOPIC = "ask_emergency", "emergency"  # a child in immediate danger
 MAX_TEXT = 2000
 
@@ -39,6 +40,33 @@ def outcome_store():
 
     settings = load_settings()
     return OutcomeStore(settings.database_url, settings.spool_dir)
+
+
+@functools.lru_cache(maxsize=1)
+def training_store():
+    from sga.training import TrainingStore
+
+    return TrainingStore(load_settings().database_url)
+
+
+async def record_session_results(state: ChecklistState, training: Any) -> str:
+    """A group session's trainee finished: keep their answers (pseudonymous) for the trainer."""
+    from sga.scenarios import compare, scenarios
+    from sga.training import Answer, TrainingUnavailable
+
+    assert state.exercise is not None and state.exercise.session
+    participant = (training or {}).get("participant") if isinstance(training, dict) else None
+    if not isinstance(participant, str):
+        return "Your answers were not added to the group's results (you did not join the session with its code)."
+    scenario = scenarios()[state.exercise.scenario]
+    answers = [Answer(r.item_id, r.given, r.model, r.matched) for r in compare(scenario, state.answers)]
+    store, code = training_store(), state.exercise.session
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, store.record, code, participant, scenario.id, answers)
+    except TrainingUnavailable:
+        logger.error("training results could not be stored")
+        return "Your answers could not be added to the group's results because of a problem on the server."
+    return f"Your answers have been added to session {code}'s results (no name is stored). Thank you."
 
 
 def context(tracker: Tracker) -> Context:
@@ -134,41 +162,6 @@ class ActionStartChecklist(Action):
         return [*state_events(state), SlotSet(STEP, None)]
 
 
-class ActionStartScenario(Action):
-    """A training exercise: choose a fictional case, then its checklist runs in the form."""
-
-    def name(self) -> Text:
-        return "action_start_scenario"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        from sga.scenarios import scenarios
-
-        if running(tracker) is not None:
-            send(
-                dispatcher,
-                Reply("Finish or stop the checklist in progress first (say “stop”), then start the exercise."),
-            )
-            return []
-        scenario = scenarios().get(latest_entities(tracker).get("scenario") or "")
-        if scenario is None:
-            send(
-                dispatcher,
-                Reply(
-                    "Which training scenario? Each is a fictional case; at the end your answers are compared "
-                    "with model answers. Exercises are not written to the outcome log.",
-                    [
-                        {"title": s.title, "payload": f'/start_scenario{{"scenario":"{s.id}"}}'}
-                        for s in scenarios().values()
-                    ],
-                ),
-            )
-            return []
-        exercise = Exercise(scenario=scenario.id, partnership=scenario.partnership)
-        state = engine.start(scenario.checklist, context(tracker), exercise=exercise)
-        send(dispatcher, Reply(f"{scenario.title}\n\n{scenario.narrative}\n\nAnswer as you would for this case."))
-        return [*state_events(state), SlotSet(STEP, None), FollowupAction(FORM)]
-
-
 class ActionAskChecklistStep(Action):
     def name(self) -> Text:
         return "action_ask_checklist_step"
@@ -182,7 +175,17 @@ class ActionAskChecklistStep(Action):
             recorded = engine.emergency_reported(state, context(tracker))
             send(
                 dispatcher,
-                Reply(" ".join(filter(None, [recorded, "Carry on with the checklist when the child is safe."]))),
+                Reply(
+                    " ".join(
+                        filter(
+                            None,
+                            [
+                                recorded,
+                                f"Carry on with the {'exercise' if state.exercise else 'checklist'} when the child is safe.",
+                            ],
+                        )
+                    )
+                ),
             )
         elif _interrupted(tracker):
             send(dispatcher, Reply("Back to the checklist."))
@@ -206,10 +209,19 @@ class ValidateChecklistForm(FormValidationAction):
         state = current_state(tracker)
         if state is None:
             return {STEP: "stopped"}
+        if value == "done" and state.exercise is not None and state.stage is Stage.CONFIRM:
+            return {STEP: "done"}  # "skip to the debrief" (actions/training.py), or "done" at the end of an exercise
         heard = Heard(latest_intent(tracker), latest_entities(tracker), latest_text(tracker)[:MAX_TEXT])
+        answered_before = len(state.history)
         turn = engine.handle(state, heard, context(tracker))
         for message in turn.say:
             send(dispatcher, Reply(message))
+        if turn.state.exercise is not None:
+            from sga.scenarios import feedback_after  # "feedback now": matched or different, and why
+
+            said = feedback_after(answered_before, turn.state)
+            if said:
+                send(dispatcher, Reply(said))
         slots: Dict[Text, Any] = {STATE: turn.state.to_slot(), STEP: turn.finished}
         if turn.emergency:
             slots["topic"] = EMERGENCY_TOPIC  # the answer was the 999 advice
@@ -263,6 +275,8 @@ class ActionFinishChecklist(Action):
 
             text = debrief(state)
             send(dispatcher, Reply(text), {"kind": "debrief", "title": "Training exercise debrief", "text": text})
+            if state.exercise.session:
+                send(dispatcher, Reply(await record_session_results(state, tracker.get_slot(TRAINING))))
             return reset
         if state is None or finished != "done":
             send(

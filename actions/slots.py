@@ -11,6 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sga.content import PARTNERSHIPS
 from sga.outcomes import PRACTITIONER_ROLES
 
+# Intents that name a partnership to choose training scenarios, not to say where the user works.
+BROWSING_INTENTS = {"start_scenario", "start_group_session"}
+
 
 class ValidateSlotMappings(ValidationAction):
     def name(self) -> Text:
@@ -29,6 +32,9 @@ class ValidateSlotMappings(ValidationAction):
             # the one meant, the other is being corrected.
             first = min(named, key=lambda e: e.get("start", 0))
             return {"partnership": first["value"]}
+        if (tracker.latest_message or {}).get("intent", {}).get("name") in BROWSING_INTENTS:
+            # "west midlands scenarios": choosing cases to train with is not saying where you work.
+            return {"partnership": _value_before_latest_message(tracker, "partnership")}
         if value in PARTNERSHIPS:
             return {"partnership": value}
         # Keep the partnership the user already chose rather than replacing it with nonsense.

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sga_tools import nlp, outcomes_cli, runner, teams_package, usage
+    from sga_tools import nlp, outcomes_cli, runner, teams_package, training_cli, usage
 
     parser = argparse.ArgumentParser(prog="sga", description="Safeguarding guidance assistant tools.")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     outcomes_cli.register(subparsers)
     runner.register(subparsers)
     teams_package.register(subparsers)
+    training_cli.register(subparsers)
     usage.register(subparsers)
     return parser
 

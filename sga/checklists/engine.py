@@ -28,6 +28,7 @@ AFFIRM, DENY, ANSWER_NOT_KNOWN, CHOOSE_OPTION = "affirm", "deny", "answer_not_kn
 SKIP, INFORM_PARTNERSHIP = "skip", "inform_partnership"
 ANSWER_INTENTS = {AFFIRM: YES, DENY: NO, ANSWER_NOT_KNOWN: NOT_KNOWN}
 OPTION_ENTITY, CHECKLIST_ENTITY, HEDGE_ENTITY = "checklist_option", "checklist", "hedge"
+EXERCISE_SKIPPED = "skipped"  # an item skipped in a training exercise (never saved: exercises are not)
 SAVE_CHANNELS = frozenset({"rest", "socketio", "teams", "cmdline"})
 
 
@@ -44,6 +45,8 @@ class Stage(str, Enum):
 class Exercise(BaseModel):
     scenario: str
     partnership: str
+    feedback: str = "end"  # "now": feedback after each answer; "end": only in the debrief
+    session: Optional[str] = None  # a group session's code, when the exercise is part of one
 
 
 class ChecklistState(BaseModel):
@@ -187,6 +190,11 @@ def handle(state: ChecklistState, heard: Heard, ctx: Context) -> Turn:
     elif stage is Stage.ITEMS:
         item = current_item(state, ctx)
         assert item is not None
+        if state.exercise is not None and heard.intent == SKIP:
+            state.answers[item.id] = EXERCISE_SKIPPED  # a trainee may skip; a real checklist may not
+            state.history.append(item.id)
+            advance(state, ctx)
+            return turn
         option = heard.entities.get(OPTION_ENTITY)
         # An option the item offers wins over a plain yes/no ("no, asking him would increase the risk").
         value = option if item.accepts(option) else ANSWER_INTENTS.get(heard.intent or "")

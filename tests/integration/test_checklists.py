@@ -257,16 +257,17 @@ def test_training_scenario_debrief_and_nothing_logged(stack):
     assert scenario.title in [b["title"] for b in conversation.buttons]
     conversation.click(scenario.title)
     assert "Fictional case" in conversation.text and "question 1 of" in conversation.text
-    for item in checklist.items_for(scenario.partnership, scenario.model_answers):
-        expected = scenario.model_answers[item.id]
+    for item in scenario.items():
+        expected = scenario.answers[item.id]
         # One deliberate mistake, so the debrief has something to correct.
         answer = "Yes" if item.id == "wm_continuing_risk" else item.label(expected)
         conversation.click(answer)
     assert "Finish the exercise" in conversation.text
     conversation.click("Finish")
-    total = len(checklist.items_for(scenario.partnership, scenario.model_answers))
-    assert f"You matched {total - 1} of {total} model answers" in conversation.text
-    assert "the model answer is Not known" in conversation.text
+    total = len(checklist.items_for(scenario.partnership, scenario.answers))
+    assert f"Score: {total - 1} of {total} answers matched the model answers" in conversation.text
+    assert "Different. Your answer: Yes. Model answer: Not known." in conversation.text
+    assert scenario.model_answers["wm_continuing_risk"].explanation in conversation.text
     assert scenario.learning_points[0].text in conversation.text
     assert len(export(stack)) == before, "training exercises are never logged"
 

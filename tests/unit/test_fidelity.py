@@ -253,17 +253,14 @@ def test_8_citations_match_the_text():
 
 def test_9_scenarios_match_their_narratives():
     pupil = SCENARIOS["young_person_returning_to_school"]
-    assert "convicted" in pupil.narrative and pupil.model_answers["wm_identified_risk"] == NO
+    assert "convicted" in pupil.narrative and pupil.answers["wm_identified_risk"] == NO
     partner = SCENARIOS["new_partner_caution"]
-    assert partner.model_answers["may_seek_contact"] != YES
-    assert "no convictions" in partner.narrative and partner.model_answers["km_schedule_one"] == NO
+    assert partner.answers["may_seek_contact"] != YES
+    assert "no convictions" in partner.narrative and partner.answers["km_schedule_one"] == NO
     assert "Nothing else is known" not in partner.narrative
-    assert (
-        "neither prison nor probation" in partner.narrative
-        and partner.model_answers["km_adult_offender_notified"] == NO
-    )
+    assert "neither prison nor probation" in partner.narrative and partner.answers["km_adult_offender_notified"] == NO
     disclosure = SCENARIOS["disclosure_to_new_partner"]
-    assert disclosure.model_answers["dp_probation_powers"] == YES and "Probation has considered" in disclosure.narrative
+    assert disclosure.answers["dp_probation_powers"] == YES and "Probation has considered" in disclosure.narrative
 
 
 def test_9_increase_the_risk_applies_to_consent_and_self_disclosure_only():
