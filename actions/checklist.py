@@ -173,20 +173,9 @@ class ActionAskChecklistStep(Action):
         if _interrupted(tracker) and latest_intent(tracker) == EMERGENCY_INTENT:
             # Not "back to the checklist" straight after a 999 message: record it, and let it wait.
             recorded = engine.emergency_reported(state, context(tracker))
-            send(
-                dispatcher,
-                Reply(
-                    " ".join(
-                        filter(
-                            None,
-                            [
-                                recorded,
-                                f"Carry on with the {'exercise' if state.exercise else 'checklist'} when the child is safe.",
-                            ],
-                        )
-                    )
-                ),
-            )
+            what = "exercise" if state.exercise else "checklist"
+            carry_on = f"Carry on with the {what} when the child is safe."
+            send(dispatcher, Reply(" ".join(filter(None, [recorded, carry_on]))))
         elif _interrupted(tracker):
             send(dispatcher, Reply("Back to the checklist."))
         at_summary = state.stage is engine.Stage.CONFIRM and state.exercise is None
