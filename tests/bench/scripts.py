@@ -33,7 +33,8 @@ def button_titles(replies: Replies) -> List[str]:
 
 def talk(*messages: str) -> Script:
     def script() -> Conversation:
-        yield from messages
+        for message in messages:  # noqa: UP028 (`yield from` a tuple would not accept the replies sent in)
+            yield message
         return True
 
     script.__name__ = f"talk({messages[-1][:30]!r})"
