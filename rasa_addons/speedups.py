@@ -18,6 +18,10 @@ project's channels, like `patches.py`; none changes what the assistant says or s
   the log per message instead of several syncs. A crash of the process loses nothing; a power cut
   can lose the last messages' conversation events, never corrupt the file. SQLite is the local
   store; PostgreSQL (production) is not touched.
+- **Intent classification**: scikit-learn multiplies the message's sparse features by the transposed
+  coefficient matrix, which scipy copies to a contiguous array first (about 60 intents × the
+  vocabulary, megabytes, for every message). Keeping the coefficients in Fortran order makes the
+  transpose contiguous: the same numbers in the same order, no copy (7 ms to 0.01 ms a message here).
 - **Reading a conversation** (every message, any SQL database) selects only the events' JSON column
   rather than building an ORM object per row, and an event's class is looked up by its type name in
   a table instead of walking every Event subclass for every event read.
@@ -287,10 +291,28 @@ def _wrap_resolve_by_type(original):
     return staticmethod(resolve_by_type)
 
 
+# --- intent classification ---------------------------------------------------------------------------
+
+
+def _wrap_classifier_process(original):
+    @functools.wraps(original)
+    def process(self: Any, messages: List[Any]) -> List[Any]:
+        import numpy as np
+
+        coef = getattr(self.clf, "coef_", None)
+        if coef is not None and not coef.flags.f_contiguous:
+            self.clf.coef_ = np.asfortranarray(coef)
+        return original(self, messages)
+
+    setattr(process, FLAG, True)
+    return process
+
+
 def apply() -> None:
     import rasa.core.run as rasa_run
     from rasa.core.actions.action import ActionExtractSlots
     from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
     from rasa.shared.core.events import Event
     from rasa.utils.endpoints import EndpointConfig
 
@@ -310,3 +332,7 @@ def apply() -> None:
         SQLTrackerStore._retrieve = _retrieve  # type: ignore[method-assign]
     if not getattr(Event.resolve_by_type, FLAG, False):
         Event.resolve_by_type = _wrap_resolve_by_type(Event.resolve_by_type)  # type: ignore[method-assign]
+    if not getattr(LogisticRegressionClassifier.process, FLAG, False):
+        LogisticRegressionClassifier.process = _wrap_classifier_process(  # type: ignore[method-assign]
+            LogisticRegressionClassifier.process
+        )

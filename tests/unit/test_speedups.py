@@ -49,6 +49,9 @@ def test_the_speedups_are_in_place():
     assert getattr(SQLTrackerStore.__init__, speedups.FLAG)
     assert getattr(SQLTrackerStore._retrieve, speedups.FLAG)
     assert getattr(Event.resolve_by_type, speedups.FLAG)
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    assert getattr(LogisticRegressionClassifier.process, speedups.FLAG)
 
 
 def test_event_types_resolve_as_before():
@@ -254,3 +257,45 @@ def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(
             mode = db.execute("PRAGMA journal_mode").fetchone()[0]
             assert mode == ("wal" if name == "fast.db" else "delete")
     assert rows[0] == rows[1] and rows[0]
+
+
+# --- intent classification --------------------------------------------------------------------------
+
+
+def test_the_intent_classifier_gives_the_same_ranking_without_copying_its_coefficients(tmp_path):
+    import copy
+
+    import numpy as np
+    import scipy.sparse
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    rng = np.random.default_rng(7)
+
+    def message(intent=None):
+        features = scipy.sparse.random(1, 400, density=0.05, format="coo", random_state=rng)
+        m = Message(data={"text": "x", **({"intent": intent} if intent else {})})
+        m.add_features(Features(features, "sentence", "text", "test"))
+        return m
+
+    classifier = LogisticRegressionClassifier.create(
+        {**LogisticRegressionClassifier.get_default_config(), "random_state": 7},
+        LocalModelStorage(tmp_path),
+        Resource("lr"),
+        ExecutionContext(GraphSchema({}), "lr"),
+    )
+    classifier.train(TrainingData([message(f"intent_{i % 5}") for i in range(60)]))
+    assert not classifier.clf.coef_.flags.f_contiguous  # as scikit-learn leaves it (a view of its solution)
+    messages = [message() for _ in range(8)]
+    plain = [copy.deepcopy(m) for m in messages]
+    LogisticRegressionClassifier.process.__wrapped__(classifier, plain)
+    classifier.process(messages)
+    assert classifier.clf.coef_.flags.f_contiguous
+    for fast, slow in zip(messages, plain, strict=True):
+        assert fast.get("intent_ranking") == slow.get("intent_ranking")
+        assert fast.get("intent") == slow.get("intent")
