@@ -48,6 +48,7 @@ def test_the_speedups_are_in_place():
     assert getattr(rasa.core.run.close_resources, speedups.FLAG)
     assert getattr(SQLTrackerStore.__init__, speedups.FLAG)
     assert getattr(SQLTrackerStore._retrieve, speedups.FLAG)
+    assert getattr(SQLTrackerStore._additional_events, speedups.FLAG)
     assert getattr(Event.resolve_by_type, speedups.FLAG)
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 
@@ -238,6 +239,7 @@ def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(
     plain = SQLTrackerStore.__new__(SQLTrackerStore)  # Rasa's own engine and reading
     SQLTrackerStore.__init__.__wrapped__(plain, DOMAIN, host=f"sqlite:///{tmp_path / 'plain.db'}", db="unused")
     plain._retrieve = types.MethodType(SQLTrackerStore._retrieve.__wrapped__, plain)
+    plain._additional_events = types.MethodType(SQLTrackerStore._additional_events.__wrapped__, plain)
     assert isinstance(store.engine.pool, QueuePool) and isinstance(plain.engine.pool, NullPool)
     events = [*START, user("inform_partnership", ("partnership", "kent_medway")), SlotSet("partnership", "kent_medway")]
     tracker = DialogueStateTracker.from_events("sqlite-test", events, slots=DOMAIN.slots)
@@ -246,9 +248,20 @@ def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(
     tracker.update(ActionExecuted("action_listen"))
     for each in (store, plain):
         asyncio.run(each.save(tracker))
+    # A new session: both count only the events after its start.
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(user("greet"))
+    for each in (store, plain):
+        asyncio.run(each.save(tracker))
+    with store.session_scope() as session:
+        fast_new = list(store._additional_events(session, tracker))
+    with plain.session_scope() as session:
+        plain_new = list(plain._additional_events(session, tracker))
+    assert fast_new == plain_new
     fast, slow = (asyncio.run(each.retrieve("sqlite-test")) for each in (store, plain))
     assert [e.as_dict() for e in fast.events] == [e.as_dict() for e in slow.events]
-    assert fast.get_slot("partnership") == "kent_medway"
+    assert fast.latest_message.intent.get("name") == "greet"  # the new session's message
     store.engine.dispose()
     rows = []
     for name in ("fast.db", "plain.db"):
