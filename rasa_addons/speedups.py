@@ -1,5 +1,5 @@
 """Start-up speed-ups for the Rasa server, where a profile under load showed its time going (issue 15;
-README "Speed and memory"). Rasa 3.6 is frozen, so they are swaps applied when the server loads the
+README "Performance"). Rasa 3.6 is frozen, so they are swaps applied when the server loads the
 project's channels, like `patches.py`; none changes what the assistant says or stores.
 
 - **No action-server call that cannot change anything.** Rasa calls `action_validate_slot_mappings`
