@@ -232,23 +232,26 @@ def test_request_bodies_encode_to_the_same_json():
 # --- SQLite tracker store ---------------------------------------------------------------------------
 
 
-def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(tmp_path):
-    from sqlalchemy.pool import NullPool, QueuePool
-
-    store = SQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'fast.db'}", db="unused")
-    plain = SQLTrackerStore.__new__(SQLTrackerStore)  # Rasa's own engine and reading
-    SQLTrackerStore.__init__.__wrapped__(plain, DOMAIN, host=f"sqlite:///{tmp_path / 'plain.db'}", db="unused")
+def stores(fast_url, plain_url):
+    """The tracker store as the Rasa server now has it, and one with Rasa's own engine and queries."""
+    store = SQLTrackerStore(DOMAIN, host=fast_url, db="unused")
+    plain = SQLTrackerStore.__new__(SQLTrackerStore)
+    SQLTrackerStore.__init__.__wrapped__(plain, DOMAIN, host=plain_url, db="unused")
     plain._retrieve = types.MethodType(SQLTrackerStore._retrieve.__wrapped__, plain)
     plain._additional_events = types.MethodType(SQLTrackerStore._additional_events.__wrapped__, plain)
-    assert isinstance(store.engine.pool, QueuePool) and isinstance(plain.engine.pool, NullPool)
+    return store, plain
+
+
+def same_conversations(store, plain):
+    """Save the same conversations (two senders, a second session) in both; every read and count agrees."""
     events = [*START, user("inform_partnership", ("partnership", "kent_medway")), SlotSet("partnership", "kent_medway")]
-    tracker = DialogueStateTracker.from_events("sqlite-test", events, slots=DOMAIN.slots)
+    tracker = DialogueStateTracker.from_events("store-test", events, slots=DOMAIN.slots)
     for each in (store, plain):
         asyncio.run(each.save(tracker))
     tracker.update(ActionExecuted("action_listen"))
     for each in (store, plain):
         asyncio.run(each.save(tracker))
-    # A new session: both count only the events after its start.
+    # A new session: both count and read only the events after its start.
     tracker.update(ActionExecuted("action_session_start"))
     tracker.update(SessionStarted())
     tracker.update(user("greet"))
@@ -259,9 +262,27 @@ def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(
     with plain.session_scope() as session:
         plain_new = list(plain._additional_events(session, tracker))
     assert fast_new == plain_new
-    fast, slow = (asyncio.run(each.retrieve("sqlite-test")) for each in (store, plain))
-    assert [e.as_dict() for e in fast.events] == [e.as_dict() for e in slow.events]
-    assert fast.latest_message.intent.get("name") == "greet"  # the new session's message
+    other = DialogueStateTracker.from_events("store-other", [*START, user("greet")], slots=DOMAIN.slots)
+    for each in (store, plain):
+        asyncio.run(each.save(other))
+    for sender in ("store-test", "store-other", "nobody"):
+        for read in ("retrieve", "retrieve_full_tracker"):
+            fast, slow = (asyncio.run(getattr(each, read)(sender)) for each in (store, plain))
+            if slow is None:
+                assert fast is None
+            else:
+                assert [e.as_dict() for e in fast.events] == [e.as_dict() for e in slow.events]
+    latest = asyncio.run(store.retrieve("store-test"))
+    assert latest.latest_message.intent.get("name") == "greet"  # the new session's message
+    assert len(asyncio.run(store.retrieve_full_tracker("store-test")).events) > len(latest.events)
+
+
+def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(tmp_path):
+    from sqlalchemy.pool import NullPool, QueuePool
+
+    store, plain = stores(f"sqlite:///{tmp_path / 'fast.db'}", f"sqlite:///{tmp_path / 'plain.db'}")
+    assert isinstance(store.engine.pool, QueuePool) and isinstance(plain.engine.pool, NullPool)
+    same_conversations(store, plain)
     store.engine.dispose()
     rows = []
     for name in ("fast.db", "plain.db"):
@@ -270,6 +291,19 @@ def test_the_sqlite_tracker_store_pools_wal_connections_and_keeps_conversations(
             mode = db.execute("PRAGMA journal_mode").fetchone()[0]
             assert mode == ("wal" if name == "fast.db" else "delete")
     assert rows[0] == rows[1] and rows[0]
+
+
+def test_the_postgresql_tracker_store_reads_and_counts_as_rasa_does():
+    from tests.databases import require_postgres, temporary_postgres_database
+
+    require_postgres()
+    with temporary_postgres_database() as fast_url, temporary_postgres_database() as plain_url:
+        store, plain = stores(fast_url, plain_url)
+        try:
+            same_conversations(store, plain)
+        finally:
+            store.engine.dispose()
+            plain.engine.dispose()
 
 
 # --- intent classification --------------------------------------------------------------------------
