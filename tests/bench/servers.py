@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
@@ -42,6 +43,68 @@ ServerFactory = Callable[[Settings, Path, Path], Server]
 def make_run_stack(settings: Settings, model: Path, log_dir: Path) -> Stack:
     """The assistant as `make run` starts it: one action server, one Rasa server (no web chat page)."""
     return Stack(settings, model=model, log_dir=log_dir)
+
+
+@dataclass
+class BenchCluster:
+    """`sga_tools.cluster.Cluster` (Rasa servers and action servers behind local balancers) on two
+    throwaway PostgreSQL databases (tracker store, outcome log) with the Redis lock store."""
+
+    settings: Settings
+    model: Path
+    log_dir: Path
+    rasa_servers: int = 2
+    action_servers: int = 2
+    cluster: Optional[Stack] = None
+    _databases: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    @property
+    def processes(self) -> List[subprocess.Popen]:
+        return self.cluster.processes if self.cluster else []
+
+    @property
+    def rasa_url(self) -> str:
+        return self.cluster.rasa_url if self.cluster else ""
+
+    def start(self) -> "BenchCluster":
+        from sga_tools.cluster import Cluster
+        from tests.databases import postgres_unreachable_reason, temporary_postgres_database
+
+        problem = postgres_unreachable_reason()
+        if problem:
+            raise RuntimeError(problem)
+        tracker = self._databases.enter_context(temporary_postgres_database())
+        outcomes = self._databases.enter_context(temporary_postgres_database())
+        settings = replace(
+            self.settings,
+            database_url=outcomes,
+            tracker_store_url=tracker,
+            rasa_endpoints="bot/endpoints.production.yml",
+        )
+        try:
+            self.cluster = Cluster(
+                settings,
+                model=self.model,
+                log_dir=self.log_dir,
+                rasa_servers=self.rasa_servers,
+                action_servers=self.action_servers,
+            ).start()
+        except Exception:
+            self._databases.close()
+            raise
+        return self
+
+    def stop(self) -> None:
+        try:
+            if self.cluster:
+                self.cluster.stop()
+        finally:
+            self._databases.close()
+
+
+def cluster(settings: Settings, model: Path, log_dir: Path) -> BenchCluster:
+    """`--assistant tests.bench.servers:cluster`: two Rasa and two action servers (see BenchCluster)."""
+    return BenchCluster(settings, model, log_dir)
 
 
 def load_factory(spec: str) -> ServerFactory:
