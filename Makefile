@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run    set up (Python 3.10 venv, pinned packages, spaCy pipeline), train if needed, start the assistant"
 	@echo "make test   set up, validate the data, train if needed, run every test"
-	@echo "make bench  speed and memory numbers"
+	@echo "make bench  speed and memory, side by side with a stock rasa init bot (bench-results/)"
 	@echo "make soak   50 conversations x 20 turns on two Rasa + two action servers (PostgreSQL, Redis)"
 
 # The venv, re-made only when the interpreter is not 3.10; packages re-installed only when the
@@ -72,8 +72,10 @@ test: validate lint model web-browser
 test-unit: setup web
 	$(PY) -m pytest -ra tests/unit
 
+# The assistant side by side with the stock `rasa init` bot (tests/bench/); about 10 minutes.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--assistant package.module:factory" (python -m tests.bench -h).
 bench: model
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 # Two Rasa servers and two action servers behind local balancers, sharing PostgreSQL and Redis:
 # 50 conversations x 20 turns (a few minutes). Passes only with zero errors and one record per checklist.

@@ -45,6 +45,7 @@ def build_app(token: str):
                 return response.json({"error": "body is not valid JSON"}, status=400)
             if not isinstance(body, dict) or not isinstance(body.get("tracker"), dict):
                 return response.json({"error": "body must be an action call object"}, status=400)
+            request.parsed_json = body  # rasa-sdk reads request.json: the body (the tracker) is parsed once
         return None
 
     @app.exception(SanicException)
