@@ -121,6 +121,20 @@ def free_port(host: str = "127.0.0.1") -> str:
         return str(sock.getsockname()[1])
 
 
+def stop_processes(processes: List[subprocess.Popen]) -> None:
+    """Stop each process's group (SIGTERM, SIGKILL after 20 s) and empty the list."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    processes.clear()
+
+
 def action_server_command() -> List[str]:
     """The action server; it listens on ACTION_SERVER_HOST:ACTION_SERVER_PORT from its environment."""
     return [sys.executable, "-m", "actions.server"]
@@ -236,16 +250,7 @@ class Stack:
         return self.log_dir / f"{name}.log" if self.log_dir else None
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
+        stop_processes(self.processes)
 
     def __enter__(self) -> "Stack":
         return self.start()

@@ -31,6 +31,7 @@ from sga.checklists.model import checklists
 from sga.outcomes.store import OutcomeStore
 from sga.settings import PROJECT_ROOT
 from sga_tools.cluster import Cluster
+from tests.bench.load import percentile
 from tests.conftest import MODEL, stack_settings
 from tests.databases import postgres_unreachable_reason, temporary_postgres_database
 
@@ -217,11 +218,6 @@ async def drive(base_url: str, token: str, conversations: int, turns: int, deadl
     return outcomes
 
 
-def percentile(samples: List[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
-
-
 @dataclass
 class Report:
     conversations: int
@@ -270,8 +266,8 @@ def run_soak(cluster: Cluster, conversations: int, turns: int, deadline_s: float
         conversations=conversations,
         turns=sum(len(o.sent) for o in outcomes),
         errors=errors,
-        p50_ms=percentile(latencies, 0.50) * 1000,
-        p95_ms=percentile(latencies, 0.95) * 1000,
+        p50_ms=percentile(latencies, 50) * 1000,
+        p95_ms=percentile(latencies, 95) * 1000,
         seconds=seconds,
         checklists_completed=len(references),
         records=len(records),

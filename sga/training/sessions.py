@@ -103,8 +103,17 @@ def new_code() -> str:
     ordinary word is never taken for a code)."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if any(c in _DIGITS for c in code) and any(c.isalpha() for c in code):
+        if _is_code(code):
             return code
+
+
+def _is_code(code: str) -> bool:
+    return (
+        len(code) == CODE_LENGTH
+        and all(c in CODE_ALPHABET for c in code)
+        and any(c in _DIGITS for c in code)
+        and any(c.isalpha() for c in code)
+    )
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -115,18 +124,14 @@ def find_code(text: str) -> Optional[str]:
     The code is data the user types (like a case reference); what they want is the NLU's intent."""
     for token in _TOKEN.findall(text or ""):
         code = str(token).upper()
-        if (
-            len(code) == CODE_LENGTH
-            and all(c in CODE_ALPHABET for c in code)
-            and any(c in _DIGITS for c in code)
-            and any(c.isalpha() for c in code)
-        ):
+        if _is_code(code):
             return code
     return None
 
 
 def pseudonym_choices(taken: Iterable[Optional[str]], count: int = 4) -> List[str]:
-    free = [p for p in PSEUDONYMS if p not in set(taken)]
+    used = set(taken)
+    free = [p for p in PSEUDONYMS if p not in used]
     chosen: List[str] = []
     while free and len(chosen) < count:
         chosen.append(free.pop(secrets.randbelow(len(free))))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Protocol
 
 from sga.settings import PROJECT_ROOT, Settings
-from sga_tools.runner import BIN_DIR, Stack, wait_for
+from sga_tools.runner import BIN_DIR, Stack, stop_processes, wait_for
 from tests.conftest import free_port, stack_settings
 
 RASA = str(BIN_DIR / "rasa")
@@ -207,16 +207,7 @@ class StockBot:
         return self
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
+        stop_processes(self.processes)
 
 
 def existing_stock_bot(folder: Path) -> bool:
